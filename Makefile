@@ -1,0 +1,38 @@
+# idarts: two commands do everything on a fresh machine.
+#   make test                      nbdev_test (notebooks) + pytest (CLI, resume, DDP, bad input)
+#   make reproduce [PROFILE=cpu]   regenerate every figure and table of the profile (smoke|cpu|paper)
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+PROFILE ?= cpu
+FORCE ?= 0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.idarts-installed
+export IDARTS_DATA ?= $(CURDIR)/data
+# one thread per process beats oversubscription on small CPUs; override with OMP_NUM_THREADS=...
+export OMP_NUM_THREADS ?= 1
+export MPLBACKEND ?= Agg
+
+.PHONY: test reproduce install nbs clean-nbs export
+
+$(STAMP): settings.ini setup.py
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m ipykernel install --user --name python3 >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/nbdev_test --n_workers 2 --timing
+	$(BIN)/python -m pytest -q tests
+
+reproduce: $(STAMP)
+	$(BIN)/python -m idarts.reproduce --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force,)
+
+export: $(STAMP)
+	$(BIN)/nbdev_export
+	$(BIN)/nbdev_clean
