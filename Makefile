@@ -13,6 +13,8 @@ export IDARTS_DATA ?= $(CURDIR)/data
 # one thread per process beats oversubscription on small CPUs; override with OMP_NUM_THREADS=...
 export OMP_NUM_THREADS ?= 1
 export MPLBACKEND ?= Agg
+# papermill kernels and console scripts come from the venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: test reproduce install nbs clean-nbs export
 
