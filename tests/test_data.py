@@ -150,3 +150,27 @@ def test_set5_lr_bit_exact():
         for p in sorted((DATA / 'benchmark/Set5/HR').glob('*.png')):
             _, lr = make_lr(load_image(p), s)
             assert np.array_equal(lr, load_image(DATA / f'benchmark/Set5/LR_bicubic/X{s}/{p.stem}x{s}.png')), (p.name, s)
+
+
+def test_skip_small(tmp_path):
+    Image.fromarray(_rgb(100, 100)).save(tmp_path / 'big.png')
+    Image.fromarray(_rgb(30, 90, 1)).save(tmp_path / 'small.png')
+    with pytest.warns(UserWarning, match='skipped 1 of 2'):
+        ds = PatchDataset([tmp_path], scale=4, patch_lr=12, skip_small=True)
+    assert [p.name for p in ds.paths] == ['big.png']
+    with pytest.warns(UserWarning):
+        _err(lambda: PatchDataset([tmp_path / 'small.png'], scale=4, patch_lr=12, skip_small=True), 'small.png', 'all 1 images')
+
+
+def test_workers_reproducible_and_distinct(tmp_path):
+    "With DataLoader workers, torch seeds each worker's numpy generator: same seed -> same batches, workers differ."
+    import torch
+    from idarts.core import set_seed
+    Image.fromarray(_rgb(120, 120)).save(tmp_path / 'a.png')
+    ds = PatchDataset([tmp_path / 'a.png'], scale=2, patch_lr=8, length=8)
+    def run(seed):
+        set_seed(seed)
+        return [b[1] for b in torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2)]
+    r1, r2 = run(3), run(3)
+    assert all(torch.equal(a, b) for a, b in zip(r1, r2))
+    assert not torch.equal(r1[0], r1[1])  # batches 0 and 1 come from different workers
