@@ -1,0 +1,77 @@
+"""A search killed with SIGKILL in the middle of an epoch and resumed ends exactly where an uninterrupted one does.
+
+Driven through the `idarts search` command (idarts.cli) in subprocesses, on CPU with one thread, with the
+`smoke` profile stretched to a few steps per epoch so that the kill lands inside an epoch."""
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = os.environ.get('IDARTS_DATA') or str((ROOT.parent/'shared'/'data').resolve())
+pytestmark = pytest.mark.skipif(not (Path(DATA)/'train'/'T91').is_dir(), reason='needs the T91 images (IDARTS_DATA)')
+
+SETS = ['--set', 'epochs=4', '--set', 'steps_per_epoch=6']
+CLI = [sys.executable, '-c', 'import sys; from idarts.cli import main; sys.exit(main())', 'search']
+
+
+def _env():
+    return dict(os.environ, IDARTS_DATA=DATA, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONHASHSEED='0')
+
+
+def _run(args, **kw):
+    return subprocess.run(CLI + args + ['-q'], env=_env(), capture_output=True, text=True, timeout=120, **kw)
+
+
+def _log(run):
+    p = run/'log.jsonl'
+    return [json.loads(l) for l in p.read_text().splitlines() if l.strip()] if p.exists() else []
+
+
+def _final(run):
+    ck = torch.load(run/'checkpoint.pt', weights_only=True)
+    return ck['epoch'], ck['model'], ck['a_optim']
+
+
+def _strip(recs):
+    return [{k: v for k, v in r.items() if k != 'seconds'} for r in recs]
+
+
+def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path):
+    ref, cut = tmp_path/'ref', tmp_path/'cut'
+    r = _run(['--profile', 'smoke', '--out', str(ref)] + SETS)
+    assert r.returncode == 0, r.stderr
+
+    p = subprocess.Popen(CLI + ['--profile', 'smoke', '--out', str(cut), '-q'] + SETS, env=_env(),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while len(_log(cut)) < 2 and p.poll() is None and time.time() - t0 < 90: time.sleep(0.02)
+    assert p.poll() is None, 'the search ended before it could be killed'
+    time.sleep(min(0.5 * _log(cut)[1]['seconds'], 2.))   # about half-way into epoch 2
+    os.kill(p.pid, signal.SIGKILL); p.wait()
+    assert p.returncode == -signal.SIGKILL
+    n_before = len(_log(cut))
+    assert n_before < 5, 'the kill came after the last epoch'
+    assert not (cut/'genotype.json').exists()
+
+    r = _run(['--resume', str(cut)])
+    assert r.returncode == 0, r.stderr
+    (e1, m1, a1), (e2, m2, a2) = _final(ref), _final(cut)
+    assert e1 == e2 == 4
+    assert torch.equal(m1['alpha_normal'], m2['alpha_normal'])
+    assert all(torch.equal(m1[k], m2[k]) for k in m1)
+    assert torch.equal(a1['state'][0]['exp_avg'], a2['state'][0]['exp_avg'])
+    assert _strip(_log(ref)) == _strip(_log(cut))
+    assert (ref/'genotype.json').read_text() == (cut/'genotype.json').read_text()
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
+    run = tmp_path/'run'
+    r = _run(['--profile', 'smoke', '--out', str(run), '--set', 'epochs=1'])
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((run/'config.json').read_text()); cfg['config']['w_lr'] = 0.5
+    (run/'config.json').write_text(json.dumps(cfg))           # a hand-edited config no longer matches the checkpoint
+    r = _run(['--resume', str(run)])
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
+    assert 'checkpoint.pt' in r.stderr and "different ['w_lr']" in r.stderr
