@@ -7,6 +7,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 PROFILE ?= cpu
 FORCE ?= 0
+JOBS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.idarts-installed
 export IDARTS_DATA ?= $(CURDIR)/data
@@ -32,7 +33,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
 reproduce: $(STAMP)
-	$(BIN)/python -m idarts.reproduce --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force,)
+	$(BIN)/python -m idarts.reproduce --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force,) $(if $(JOBS),--jobs $(JOBS),)
 
 export: $(STAMP)
 	$(BIN)/nbdev_export
