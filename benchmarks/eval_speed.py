@@ -48,7 +48,7 @@ def main(argv=None):
     t_sk = t_id = c_sk = c_id = 0.; n = 0; worst_p = worst_s = 0.; table = []
     for st in sets:
         for s in scales:
-            paths = list_images(st, strict=True); vals = {'sk': [], 'id': []}
+            paths = list_images(st, strict=True); vals = {'sk': [], 'id': []}; ts = [0., 0.]
             for i in range(0, len(paths), a.chunk):
                 pairs = []
                 for p in paths[i:i + a.chunk]:
@@ -61,15 +61,16 @@ def main(argv=None):
                         v = sk_metrics(pairs) if k == 0 else id_metrics(pairs)
                         best[k] = min(best[k], time.perf_counter() - t); cpu[k] = min(cpu[k], time.process_time() - c)
                         if rep == 0: vals['sk' if k == 0 else 'id'] += v
-                t_sk += best[0]; t_id += best[1]; c_sk += cpu[0]; c_id += cpu[1]
+                t_sk += best[0]; t_id += best[1]; c_sk += cpu[0]; c_id += cpu[1]; ts[0] += best[0]; ts[1] += best[1]
                 n += len(pairs)
             d = np.abs(np.array(vals['sk']) - np.array(vals['id']))
             finite = np.isfinite(d[:, 0])
             worst_p = max(worst_p, d[finite, 0].max() if finite.any() else 0.); worst_s = max(worst_s, d[:, 1].max())
-            table.append((st, s, *np.mean(vals['id'], 0), *np.mean(vals['sk'], 0)))
+            table.append((st, s, *np.mean(vals['id'], 0), *np.mean(vals['sk'], 0), *ts))
 
-    print(f"{'set':9s} {'scale':>5s}  {'idarts PSNR/SSIM':>18s}  {'scikit-image':>18s}")
-    for st, s, p, q, p2, q2 in table: print(f"{st:9s} {'x' + str(s):>5s}  {p:9.4f}/{q:.6f}  {p2:9.4f}/{q2:.6f}")
+    print(f"{'set':9s} {'scale':>5s}  {'idarts PSNR/SSIM':>18s}  {'scikit-image':>18s}  {'sk s':>6s}  {'idarts s':>8s}  ratio")
+    for st, s, p, q, p2, q2, tsk, tid in table:
+        print(f"{st:9s} {'x' + str(s):>5s}  {p:9.4f}/{q:.6f}  {p2:9.4f}/{q2:.6f}  {tsk:6.2f}  {tid:8.2f}  {tsk / tid:.2f}x")
     ratio, cratio = t_sk / t_id, c_sk / c_id
     print(f"\nmetrics on {n} identical Y pairs ({a.threads} torch thread; fastest of {a.repeat} runs per chunk of {a.chunk} images):")
     print(f"  wall time: scikit-image {t_sk:.2f} s, idarts {t_id:.2f} s, ratio {ratio:.2f}x")
