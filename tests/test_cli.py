@@ -18,8 +18,9 @@ def idarts(*args, env=None, ok=True):
 
 def one_line_error(r, *words):
     assert r.returncode == 2, r.stdout + r.stderr
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith('idarts: error:'), r.stderr
+    assert 'Traceback' not in r.stderr, r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.startswith('idarts: error:')]  # (progress bars may precede it)
+    assert len(lines) == 1, r.stderr
     for w in words: assert w in lines[0], (w, lines[0])
 
 
