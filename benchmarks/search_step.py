@@ -5,7 +5,7 @@ train batch, exactly as `idarts.search` does it. Supernet C16, K4 cells, batch 8
 random data (data loading is not timed), one CPU thread. Prints seconds per step and the ratio
 second/first order for each space.
 
-    python benchmarks/search_step.py [--steps 3] [--warmup 1] [--threads 1] [--device cpu]
+    python benchmarks/search_step.py [--steps 5] [--warmup 1] [--threads 1] [--device cpu]
 """
 import argparse, time
 import torch
@@ -43,7 +43,7 @@ def time_steps(space, order, C=16, cells=4, batch=8, patch=24, scale=4, steps=3,
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--steps', type=int, default=3); ap.add_argument('--warmup', type=int, default=1)
+    ap.add_argument('--steps', type=int, default=5); ap.add_argument('--warmup', type=int, default=1)
     ap.add_argument('--threads', type=int, default=1); ap.add_argument('--device', default='cpu')
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = os.environ.get('IDARTS_DATA') or str((ROOT.parent/'shared'/'data').resolve())
 pytestmark = pytest.mark.skipif(not (Path(DATA)/'train'/'T91').is_dir(), reason='needs the T91 images (IDARTS_DATA)')
 
-SETS = ['--set', 'epochs=4', '--set', 'steps_per_epoch=6']
+SETS = ['--set', 'epochs=4', '--set', 'steps_per_epoch=5']  # 5 steps: epochs end inside a pass of the data
 CLI = [sys.executable, '-c', 'import sys; from idarts.cli import main; sys.exit(main())', 'search']
 
 
@@ -54,6 +54,8 @@ def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path):
     n_before = len(_log(cut))
     assert n_before < 5, 'the kill came after the last epoch'
     assert not (cut/'genotype.json').exists()
+    ck = torch.load(cut/'checkpoint.pt', weights_only=True)
+    assert ck['streams']['train']['pos'] != 0   # the resumed data streams start inside a pass
 
     r = _run(['--resume', str(cut)])
     assert r.returncode == 0, r.stderr
