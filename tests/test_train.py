@@ -132,3 +132,12 @@ def test_nan_guard_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setitem(T.LOSSES, 'l1', torch.nn.functional.l1_loss)
     T.train(cfg, tmp_path/'nan', resume=True, progress=False)
     assert load_checkpoint(tmp_path/'nan'/'model.pt')['epoch'] == 3
+
+
+def test_dataloader_workers_do_not_change_training(tmp_path):
+    "The data of a step is a pure function of the step: 2 DataLoader workers train the same weights as none."
+    cfg, _ = _config(tmp_path, epochs=1, iters_per_epoch=3, n_val=1)
+    T.train(cfg, tmp_path/'w0', progress=False)
+    T.train(T.config_from_dict(T.TrainConfig, {**config_dict(cfg), 'num_workers': 2}), tmp_path/'w2', progress=False)
+    a, b = _weights(tmp_path/'w0'), _weights(tmp_path/'w2')
+    assert all(torch.equal(a[k], b[k]) for k in a)
