@@ -30,8 +30,12 @@ def _env():
     return {**os.environ, 'IDARTS_DATA': DATA, 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1'}
 
 
-def _config(tmp_path, **over):
-    g = tmp_path/'genotype.json'; IMPROVED.to_json(g)
+ORIGINAL = Genotype([('skip_connect', 0), ('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_5x5', 2),
+                     ('dil_conv_3x3', 1), ('skip_connect', 2), ('avg_pool_3x3', 0), ('dil_conv_5x5', 3)], space='original')
+
+
+def _config(tmp_path, genotype=IMPROVED, **over):
+    g = tmp_path/'genotype.json'; genotype.to_json(g)
     cfg = make_config(T.TrainConfig, 'smoke', genotype=str(g), **over)
     p = tmp_path/f'cfg-{len(list(tmp_path.glob("cfg-*.json")))}.json'
     p.write_text(json.dumps(config_dict(cfg)))
@@ -52,9 +56,10 @@ def _weights(run):
     return load_checkpoint(Path(run)/'model.pt')['model']
 
 
-def test_ddp_two_processes_match_one(tmp_path):
-    "2 gloo processes x half the batch == 1 process x the whole batch, after 6 Adam steps."
-    cfg, c = _config(tmp_path, epochs=2, iters_per_epoch=3, batch=4, n_val=1)
+@pytest.mark.parametrize('genotype', [IMPROVED, ORIGINAL], ids=['improved', 'original'])
+def test_ddp_two_processes_match_one(tmp_path, genotype):
+    "2 gloo processes x half the batch == 1 process x the whole batch, after 6 Adam steps (batch norm synchronised)."
+    cfg, c = _config(tmp_path, genotype, epochs=2, iters_per_epoch=3, batch=4, n_val=1)
     one = subprocess.Popen(_train_cmd(c, tmp_path/'one'), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     two = subprocess.Popen(_train_cmd(c, tmp_path/'two', nproc=2), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _finish(one); _finish(two)
