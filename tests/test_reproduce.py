@@ -1,5 +1,5 @@
 "The smoke reproduction pipeline end to end: every stage runs, every artifact exists and has content, and a rerun is cached."
-import csv, json, os, subprocess, sys, time
+import csv, json, os, signal, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _run(root, *extra):
-    env = dict(os.environ, OMP_NUM_THREADS='1', MPLBACKEND='Agg', PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env = _env()
     t0 = time.time()
     r = subprocess.run([sys.executable, '-m', 'idarts.reproduce', '--profile', 'smoke', '--root', str(root), *extra],
                        capture_output=True, text=True, env=env, timeout=900)
@@ -20,16 +20,37 @@ def _run(root, *extra):
     return r.stdout, time.time() - t0
 
 
+def _env():
+    return dict(os.environ, OMP_NUM_THREADS='1', MPLBACKEND='Agg', PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+
+
 @pytest.fixture(scope='module')
 def smoke(tmp_path_factory):
+    """The smoke pipeline, killed (SIGKILL, kernels included) once its first stage is done, then run again to the end."""
     root = tmp_path_factory.mktemp('repro')
+    p = subprocess.Popen([sys.executable, '-m', 'idarts.reproduce', '--profile', 'smoke', '--root', str(root)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(), start_new_session=True)
+    rec_dir, t0 = root/'runs/smoke/stages', time.time()
+    while not (rec_dir.exists() and any(rec_dir.glob('*.json'))):
+        assert p.poll() is None and time.time() - t0 < 300, 'the pipeline ended or hung before its first stage'
+        time.sleep(0.2)
+    os.killpg(p.pid, signal.SIGKILL); p.wait()
+    done_before = sorted(f.stem for f in rec_dir.glob('*.json'))
     out, secs = _run(root)
-    print(out, f'\nsmoke pipeline: {secs:.1f} s')
-    return root, out
+    print(out, f'\nsmoke pipeline after the kill: {secs:.1f} s')
+    return root, out, done_before
+
+
+def test_a_killed_run_picks_up_where_it_stopped(smoke):
+    _, out, done_before = smoke
+    assert done_before and len(done_before) < len(plan('smoke'))
+    for name in done_before: assert f'[{name}] up to date' in out, out
+    for st in plan('smoke'):
+        if st.name not in done_before: assert f'[{st.name}] done' in out, out
 
 
 def test_every_artifact_exists_and_has_content(smoke):
-    root, _ = smoke
+    root = smoke[0]
     for st in plan('smoke'):
         for o in st.outputs:
             p = root/o
@@ -43,7 +64,7 @@ def test_every_artifact_exists_and_has_content(smoke):
 
 
 def test_tables_have_expected_rows_and_columns(smoke):
-    root, _ = smoke
+    root = smoke[0]
     sets = list(EVAL_SETS['smoke'])
     res = list(csv.DictReader(open(root/'tables/smoke/results.csv')))
     assert {'set', 'scale', 'method', 'psnr', 'ssim', 'n_images'} <= set(res[0])
@@ -63,6 +84,6 @@ def test_tables_have_expected_rows_and_columns(smoke):
 
 
 def test_rerun_is_cached(smoke):
-    root, _ = smoke
+    root = smoke[0]
     out, secs = _run(root)
     assert out.count('up to date') == len(plan('smoke')), out
