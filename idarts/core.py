@@ -15,7 +15,8 @@ import torch
 # %% auto #0
 __all__ = ['IdartsError', 'set_seed', 'get_device', 'rng_state', 'set_rng_state', 'config_dict', 'config_from_dict',
            'make_config', 'config_hash', 'atomic_write_bytes', 'save_json', 'load_json', 'save_checkpoint',
-           'load_checkpoint', 'JsonlLogger', 'read_jsonl', 'git_commit', 'hardware', 'env_info', 'prepare_run_dir']
+           'load_checkpoint', 'JsonlLogger', 'read_jsonl', 'read_log', 'git_commit', 'hardware', 'env_info',
+           'prepare_run_dir']
 
 # %% ../nbs/00_core.ipynb #cddf4959
 class IdartsError(Exception):
@@ -160,6 +161,13 @@ def read_jsonl(path) -> list:
         try: out.append(json.loads(line))
         except json.JSONDecodeError: pass
     return out
+
+def read_log(log) -> list:
+    "The records of a run's log: `log` is a run directory (its `log.jsonl`), a `.jsonl` file, or already a list of records."
+    if not isinstance(log, (str, Path)): return list(log)
+    p = Path(log); p = p/'log.jsonl' if p.is_dir() else p
+    if not p.exists(): raise IdartsError(f"{p}: log not found; run the search or training into that directory first")
+    return read_jsonl(p)
 
 # %% ../nbs/00_core.ipynb #2e0f3d75
 def git_commit(path='.') -> str | None:

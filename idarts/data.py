@@ -17,7 +17,7 @@ from .core import IdartsError, atomic_write_bytes
 # %% auto #0
 __all__ = ['IMG_EXTS', 'DATASETS', 'data_root', 'DatasetInfo', 'dataset_dir', 'list_images', 'data_list_rows', 'load_image',
            'save_image', 'cubic', 'contributions', 'imresize', 'modcrop', 'make_lr', 'imresize_torch', 'write_lr_set',
-           'PatchDataset', 'split_images']
+           'resolve_images', 'PatchDataset', 'split_images']
 
 # %% ../nbs/01_data.ipynb #eabc59a3
 def data_root() -> Path:
@@ -303,6 +303,12 @@ def _expand_paths(paths) -> list[Path]:
         elif p.exists(): out.append(p)
         else: raise IdartsError(f"{p}: file not found")
     return out
+
+def resolve_images(name) -> list[Path]:
+    "HR image paths of a registered data set (by name) or of a folder of images (bring your own data)."
+    if str(name).lower() in {k.lower() for k in DATASETS}: return list_images(name)
+    if Path(name).is_dir(): return _expand_paths(name)
+    raise IdartsError(f"unknown data set {name!r}: not one of {', '.join(DATASETS)} and not a folder of images")
 
 def _augment(a: np.ndarray, hflip, vflip, transpose) -> np.ndarray:
     if hflip: a = a[:, ::-1]

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .core import (IdartsError, JsonlLogger, config_dict, get_device, hardware, load_checkpoint, load_json,
-                         make_config, prepare_run_dir, read_jsonl, rng_state, save_checkpoint, set_rng_state, set_seed)
+                         make_config, prepare_run_dir, read_log, rng_state, save_checkpoint, set_rng_state, set_seed)
 from .data import PatchDataset, list_images, split_images
 from .metrics import psnr_torch, quantize
 from .genotype import Genotype, skip_count, skip_count_dominant
@@ -257,11 +257,6 @@ def search(cfg: SearchConfig, out, resume: bool = False, progress: bool = True) 
     return g
 
 # %% ../nbs/08_search.ipynb #e4eed015
-def _records(log) -> list:
-    if isinstance(log, (list, tuple)): return list(log)
-    p = Path(log)
-    return read_jsonl(p/'log.jsonl' if p.is_dir() else p)
-
 def _label(log, i) -> str:
     if isinstance(log, (str, Path)):
         p = Path(log); p = p if p.is_dir() else p.parent
@@ -278,7 +273,7 @@ def plot_search(logs, labels=None, title: str = 'Skip connections in the derived
     ax2 = ax.twinx() if psnr else None
     labels = labels or [_label(l, i) for i, l in enumerate(logs)]
     for i, (log, lab) in enumerate(zip(logs, labels)):
-        recs, col = _records(log), f"C{i}"
+        recs, col = read_log(log), f"C{i}"
         ep = [r['epoch'] for r in recs]
         ax.plot(ep, [r[key] for r in recs], '-o', color=col, ms=3, label=f"{lab}: skips")
         if psnr:

@@ -17,16 +17,16 @@ from torch import nn
 from tqdm import tqdm
 
 from .core import (IdartsError, JsonlLogger, config_dict, config_from_dict, get_device, load_checkpoint, load_json,
-                   make_config, prepare_run_dir, read_jsonl, rng_state, save_checkpoint, set_rng_state, set_seed)
+                   make_config, prepare_run_dir, read_log, rng_state, save_checkpoint, set_rng_state, set_seed)
 from .genotype import Genotype
-from .data import DATASETS, IMG_EXTS, PatchDataset, list_images, load_image, make_lr
+from .data import PatchDataset, load_image, make_lr, resolve_images
 from .metrics import gray_output, psnr_torch, quantize, ssim_torch
 from .sr_net import build_model, count_params, model_spec
 
 # %% auto #0
-__all__ = ['LOSSES', 'ARCHS', 'TrainConfig', 'check_config', 'config_spec', 'StepPatches', 'GlobalBatchSampler', 'resolve_images',
-           'train_dataset', 'load_val', 'validate', 'DistBatchNorm2d', 'sync_batchnorm', 'check_resume', 'train',
-           'load_model', 'plot_training', 'main']
+__all__ = ['LOSSES', 'ARCHS', 'TrainConfig', 'check_config', 'config_spec', 'StepPatches', 'GlobalBatchSampler', 'train_dataset',
+           'load_val', 'validate', 'DistBatchNorm2d', 'sync_batchnorm', 'check_resume', 'train', 'load_model',
+           'plot_training', 'main']
 
 # %% ../nbs/09_train.ipynb #6bed94f6
 @dataclass
@@ -125,16 +125,6 @@ class GlobalBatchSampler(torch.utils.data.Sampler):
             yield list(range(b, b + per))
 
 # %% ../nbs/09_train.ipynb #29e1ddce
-def resolve_images(name) -> list[Path]:
-    "HR image paths of a registered data set name, or of a folder of images."
-    if str(name) in DATASETS or str(name).lower() in {k.lower() for k in DATASETS}: return list_images(name)
-    p = Path(name)
-    if p.is_dir():
-        imgs = sorted(f for f in p.iterdir() if f.suffix.lower() in IMG_EXTS and not f.name.startswith('.'))
-        if imgs: return imgs
-        raise IdartsError(f"{p}: folder has no images ({', '.join(IMG_EXTS)})")
-    raise IdartsError(f"unknown data set {name!r}: not one of {', '.join(DATASETS)} and not a folder of images")
-
 def _big_enough(paths, side: int) -> list[Path]:
     from PIL import Image
     keep = []
@@ -383,17 +373,10 @@ def load_model(path, device='auto', spec: dict | None = None) -> tuple[nn.Module
     return model.to(get_device(device)).eval(), meta
 
 # %% ../nbs/09_train.ipynb #522ead8d
-def _records(log) -> list:
-    if isinstance(log, (str, Path)):
-        p = Path(log); p = p / 'log.jsonl' if p.is_dir() else p
-        if not p.exists(): raise IdartsError(f"{p}: training log not found; train first")
-        return read_jsonl(p)
-    return list(log)
-
 def plot_training(logs, labels=None, figsize=None):
     "Fig. 7: per network (a column), the loss (top) and validation PSNR (bottom) against epochs; `logs`: run dirs, log.jsonl paths or record lists."
     import matplotlib.pyplot as plt
-    recs = [_records(l) for l in logs]
+    recs = [read_log(l) for l in logs]
     labels = labels or [Path(l).name if isinstance(l, (str, Path)) else f'run {i}' for i, l in enumerate(logs)]
     n = len(recs)
     fig, axs = plt.subplots(2, n, figsize=figsize or (4.2 * n, 6.4), squeeze=False, sharey='row')  # comparable rows

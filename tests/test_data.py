@@ -174,3 +174,13 @@ def test_workers_reproducible_and_distinct(tmp_path):
     r1, r2 = run(3), run(3)
     assert all(torch.equal(a, b) for a, b in zip(r1, r2))
     assert not torch.equal(r1[0], r1[1])  # batches 0 and 1 come from different workers
+
+
+def test_resolve_images_names_and_folders(tmp_path):
+    from idarts.data import resolve_images
+    assert len(resolve_images('set5')) == 5  # registered names, any case
+    for n in ('b.png', 'a.png', '.hidden.png', 'notes.txt'): (tmp_path/n).write_bytes(b'x')
+    assert [p.name for p in resolve_images(tmp_path)] == ['a.png', 'b.png']
+    with pytest.raises(IdartsError, match='not a folder of images'): resolve_images('Set6')
+    (tmp_path/'empty').mkdir()
+    with pytest.raises(IdartsError, match='folder has no images'): resolve_images(tmp_path/'empty')
