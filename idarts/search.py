@@ -31,9 +31,9 @@ class SearchConfig:
     "Everything a search depends on; defaults are the paper's (see the notebook for the choices)."
     PROFILES: ClassVar[dict] = {
         'smoke': dict(data=('T91',), max_images=8, cells=2, channels=4, batch=2, patch_lr=8, epochs=2,
-                      patches_per_image=1, steps_per_epoch=3, eval_patches=4),
+                      patches_per_image=1, steps_per_epoch=3, eval_patches=4, hessian_iters=3, hessian_patches=2),
         'cpu': dict(data=('T91', 'BSD200'), cells=3, channels=16, batch=8, patch_lr=16, epochs=10,
-                    patches_per_image=4, eval_patches=32),
+                    patches_per_image=4, eval_patches=32, hessian_iters=8, hessian_patches=8),
     }
     profile: str = 'paper'
     space: str = 'improved'
@@ -59,6 +59,8 @@ class SearchConfig:
     a_weight_decay: float = 1e-3
     alpha_preset: str = 'paper'
     eval_patches: int = 64
+    hessian_iters: int = 20
+    hessian_patches: int = 16
     checkpointing: str = 'none'
     device: str = 'auto'
     num_workers: int = 0
