@@ -10,7 +10,7 @@ from torch import nn
 from .core import IdartsError
 
 # %% auto #0
-__all__ = ['hessian_vector_product', 'Architect']
+__all__ = ['hessian_vector_product', 'Architect', 'alpha_hvp', 'dominant_eigenvalue']
 
 # %% ../nbs/06_architect.ipynb #17285809
 def _flat(xs) -> torch.Tensor:
@@ -113,3 +113,29 @@ class Architect:
 
     def state_dict(self) -> dict: return self.optimizer.state_dict()
     def load_state_dict(self, sd: dict): self.optimizer.load_state_dict(sd)
+
+# %% ../nbs/06_architect.ipynb #a78ccbac
+def alpha_hvp(model, vector, lr, hr) -> list:
+    "Exact $\\nabla^2_\\alpha L(w, \\alpha)\\, v$ by double backward (`vector`: one tensor per alpha)."
+    alphas = list(model.alphas())
+    g = torch.autograd.grad(model.loss(lr, hr), alphas, create_graph=True)
+    return _grads(sum((gi * vi).sum() for gi, vi in zip(g, vector)), alphas)
+
+def dominant_eigenvalue(model, lr, hr, iters: int = 20, seed: int = 0) -> float:
+    "Power iteration on `alpha_hvp`: the eigenvalue of largest magnitude of the alpha Hessian of `model.loss(lr, hr)`."
+    alphas = list(model.alphas())
+    gen = torch.Generator().manual_seed(seed)
+    v = [torch.randn(a.shape, generator=gen, dtype=a.dtype).to(a.device) for a in alphas]
+    buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
+    lam = 0.
+    try:
+        for _ in range(max(1, iters)):
+            norm = _flat(v).norm().clamp_min(1e-30)
+            v = [x / norm for x in v]
+            hv = alpha_hvp(model, v, lr, hr)
+            lam = float((_flat(hv) * _flat(v)).sum())
+            v = [h.detach() for h in hv]
+    finally:
+        with torch.no_grad():
+            for n, b in model.named_buffers(): b.copy_(buffers[n])
+    return lam

@@ -19,7 +19,7 @@ from .data import PatchDataset, list_images, split_images
 from .metrics import psnr_torch, quantize
 from .genotype import Genotype, skip_count, skip_count_dominant
 from .search_net import SearchNetwork
-from .architect import Architect
+from .architect import Architect, dominant_eigenvalue
 
 # %% auto #0
 __all__ = ['ALPHA_PRESETS', 'SearchConfig', 'alpha_betas', 'pass_keys', 'SeededPatches', 'PatchStream', 'evaluate_patches',
@@ -33,7 +33,7 @@ class SearchConfig:
         'smoke': dict(data=('T91',), max_images=8, cells=2, channels=4, batch=2, patch_lr=8, epochs=2,
                       patches_per_image=1, steps_per_epoch=3, eval_patches=4, hessian_iters=3, hessian_patches=2),
         'cpu': dict(data=('T91', 'BSD200'), cells=3, channels=16, batch=8, patch_lr=16, epochs=10,
-                    patches_per_image=4, eval_patches=32, hessian_iters=8, hessian_patches=8),
+                    patches_per_image=3, eval_patches=32, hessian_iters=6, hessian_patches=4),
     }
     profile: str = 'paper'
     space: str = 'improved'
@@ -152,12 +152,21 @@ def evaluate_patches(model, batches, scale) -> tuple[float, float]:
     model.train(was)
     return tot_l / n, tot_p / n
 
-def _epoch_record(model, epoch, eval_batches, scale) -> dict:
+def _hessian_eig(model, eval_batches, n: int, iters: int) -> float | None:
+    "The dominant alpha-Hessian eigenvalue of the val L1 loss on the first `n` fixed eval patches (None when `iters` is 0)."
+    if iters <= 0 or n <= 0: return None
+    lr, hr = (torch.cat([b[j] for b in eval_batches])[:n] for j in (0, 1))
+    was = model.training; model.train(True)
+    try: return dominant_eigenvalue(model, lr, hr, iters=iters)
+    finally: model.train(was)
+
+def _epoch_record(model, epoch, eval_batches, cfg) -> dict:
     a = model.alpha_normal.detach().cpu()
     g = model.genotype()
-    vl, vp = evaluate_patches(model, eval_batches, scale)
+    vl, vp = evaluate_patches(model, eval_batches, cfg.scale)
     return dict(epoch=epoch, genotype=g.to_dict(), alphas=F.softmax(a, -1).tolist(), skip_count=skip_count(g),
-                skip_count_dominant=skip_count_dominant(a, model.primitives, among='edges'), val_loss=vl, val_psnr=vp)
+                skip_count_dominant=skip_count_dominant(a, model.primitives, among='edges'), val_loss=vl, val_psnr=vp,
+                hessian_eig=_hessian_eig(model, eval_batches, cfg.hessian_patches, cfg.hessian_iters))
 
 # %% ../nbs/08_search.ipynb #f3f5c55d
 _IGNORED_ON_RESUME = ('device', 'num_workers')
@@ -215,7 +224,7 @@ def search(cfg: SearchConfig, out, resume: bool = False, progress: bool = True) 
         log.truncate('epoch', start)
     else:
         if log_path.exists(): log_path.unlink()
-        rec = _epoch_record(model, 0, eval_batches, cfg.scale)
+        rec = _epoch_record(model, 0, eval_batches, cfg)
         log.log(**rec, train_loss=None, train_psnr=None, arch_loss=None, w_lr=None, a_lr=cfg.a_lr, seconds=0.)
         start = 0
 
@@ -246,7 +255,7 @@ def search(cfg: SearchConfig, out, resume: bool = False, progress: bool = True) 
             bar.set_postfix(loss=f"{tl / n:.4f}", psnr=f"{tp / n:.2f}")
         bar.close()
         sched.step()
-        rec = _epoch_record(model, epoch, eval_batches, cfg.scale)
+        rec = _epoch_record(model, epoch, eval_batches, cfg)
         log.log(**rec, train_loss=tl / n, train_psnr=tp / n, arch_loss=al / n, w_lr=w_lr, a_lr=cfg.a_lr,
                 seconds=time.time() - t0)
         if progress:
