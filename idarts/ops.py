@@ -26,9 +26,11 @@ class SpaceConfig:
     identity: bool = True        # every conv op is x + f(x)
     conv_relu_conv: bool = True  # Conv-ReLU-Conv without BN (else DARTS' ReLU-Conv-BN)
     cell_mean: bool = True       # cell output = mean of the 4 intermediate nodes (else concat, 4C channels)
-    preprocess: bool = True      # 1x1 ReLU-Conv-BN on the two cell inputs
+    preprocess: bool | str = True  # 1x1 ReLU-Conv-BN on the two cell inputs; 'conv': ReLU-Conv without BN; False: none
 
     def __post_init__(self):
+        if self.preprocess not in (True, False, 'conv'):
+            raise IdartsError(f"preprocess must be True (ReLU-Conv-BN), 'conv' (ReLU-Conv, no BN) or False, got {self.preprocess!r}")
         if not self.cell_mean and not self.preprocess:
             raise IdartsError("a concatenating cell (cell_mean=False) needs preprocess=True: its inputs have 4C channels")
 
@@ -57,6 +59,7 @@ SPACES = {
     'improved-rcb': SpaceConfig(pooling=False, identity=True, conv_relu_conv=False, cell_mean=True, preprocess=True),
     'improved-concat': SpaceConfig(pooling=False, identity=True, conv_relu_conv=True, cell_mean=False, preprocess=True),
     'improved-nopre': SpaceConfig(pooling=False, identity=True, conv_relu_conv=True, cell_mean=True, preprocess=False),
+    'improved-nobn': SpaceConfig(pooling=False, identity=True, conv_relu_conv=True, cell_mean=True, preprocess='conv'),
     # one improvement added to the original space
     'original-nopool': SpaceConfig(pooling=False, identity=False, conv_relu_conv=False, cell_mean=False, preprocess=True),
     'original-id': SpaceConfig(pooling=True, identity=True, conv_relu_conv=False, cell_mean=False, preprocess=True),

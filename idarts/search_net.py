@@ -50,8 +50,9 @@ class MixedOp(nn.Module):
 N_NODES, N_EDGES = 4, 14
 
 def preprocessor(C_in: int, C: int, space, affine: bool) -> nn.Module:
-    "The 1x1 ReLU-Conv-BN on a cell input, or the identity when the space has no preprocessing."
+    "The 1x1 ReLU-Conv-BN on a cell input (ReLU-Conv without BN for `preprocess='conv'`), or the identity without preprocessing."
     sp = get_space(space)
+    if sp.preprocess == 'conv': return nn.Sequential(nn.ReLU(inplace=False), nn.Conv2d(C_in, C, 1, bias=False))
     if sp.preprocess: return ReLUConvBN(C_in, C, 1, affine=affine)
     if C_in != C: raise IdartsError(f"a cell without preprocessing needs C-channel inputs, got {C_in} for C={C}")
     return nn.Identity()
