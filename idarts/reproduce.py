@@ -7,12 +7,13 @@ from __future__ import annotations
 import hashlib, json, os, shutil, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
-from .core import IdartsError, atomic_write_bytes, config_hash, env_info, git_commit, hardware, load_json, save_json
+from .core import IdartsError, atomic_write_bytes, config_hash, env_info, git_commit, hardware, load_json, read_jsonl, save_json
 from .evaluate import PAPER_BICUBIC_X4
 
 # %% auto #0
-__all__ = ['PAPER_NBS', 'TABLE2_SETS', 'PAPER_TABLE2', 'CITED', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash', 'reproduce',
-           'start_or_resume', 'table2_rows', 'write_table', 'write_report']
+__all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'METHODS', 'ABLATION', 'GROUPS', 'TABLE2_SETS', 'PAPER_TABLE2', 'CITED',
+           'EVAL_SETS', 'Stage', 'plan', 'stage_hash', 'stage_progress', 'reproduce', 'start_or_resume', 'table2_rows',
+           'write_table', 'write_report']
 
 # %% ../nbs/12_reproduce.ipynb #bb263851
 PAPER_NBS = Path(__file__).resolve().parent.parent/'nbs'/'paper' if '__file__' in globals() else Path('paper').resolve()
@@ -25,37 +26,70 @@ class Stage:
     params: dict
     deps: tuple = ()
     outputs: tuple = ()  # paths (relative to the output root) that must exist afterwards
+    group: str = 'paper'  # 'paper' (make reproduce) or 'study' (make study)
 
-def plan(profile: str) -> list[Stage]:
-    "The stages of a profile, in dependency order."
-    P = dict(profile=profile)
-    runs = f'runs/{profile}'
-    st = []
-    for space in ('original', 'improved'):
-        for seed in (0, 1):
-            n = f'search_{space}_s{seed}'
-            st.append(Stage(n, 'search.ipynb', dict(P, space=space, seed=seed, out=f'{runs}/search/{space}-s{seed}'),
-                            outputs=(f'{runs}/search/{space}-s{seed}/genotype.json', f'{runs}/search/{space}-s{seed}/log.jsonl')))
-    for space in ('original', 'improved'):
-        st.append(Stage(f'train_{space}', 'train.ipynb',
-                        dict(P, genotype=f'{runs}/search/{space}-s0/genotype.json', label=space, out=f'{runs}/train/{space}'),
-                        deps=(f'search_{space}_s0',), outputs=(f'{runs}/train/{space}/model.pt',)))
-    st.append(Stage('evaluate', 'evaluate.ipynb', dict(P, models=[f'{runs}/train/original', f'{runs}/train/improved'],
-                                                         labels=['Original DARTS', 'Ours'], out=f'tables/{profile}/results.csv'),
-                    deps=('train_original', 'train_improved'), outputs=(f'tables/{profile}/results.csv',)))
-    figs = f'figures/{profile}'
+SEEDS = dict(smoke=2, cpu=3, paper=1)        # search (and training) seeds per space in `make reproduce`
+STUDY_SEEDS = dict(smoke=1, cpu=2, paper=2)  # seeds per ablation variant in `make study`
+METHODS = {'original': 'Original DARTS', 'improved': 'Ours'}
+ABLATION = ('improved-pool', 'improved-noid', 'improved-rcb', 'improved-concat', 'improved-nobn',
+            'original-nopool', 'original-id', 'original-crc', 'original-mean')
+GROUPS = ('paper', 'study', 'all')
+
+# %% ../nbs/12_reproduce.ipynb #7ed68b55
+def _search(P, name, space, seed, out, order='first', group='paper') -> Stage:
+    return Stage(name, 'search.ipynb', dict(P, space=space, seed=seed, order=order, out=out),
+                 outputs=(f'{out}/genotype.json', f'{out}/log.jsonl'), group=group)
+
+def _paper_stages(profile: str, seeds: int) -> list[Stage]:
+    P, runs, tabs, figs = dict(profile=profile), f'runs/{profile}', f'tables/{profile}', f'figures/{profile}'
+    st = [_search(P, f'search_{sp}_s{k}', sp, k, f'{runs}/search/{sp}-s{k}') for sp in METHODS for k in range(seeds)]
+    st.append(Stage('eval_bicubic', 'evaluate.ipynb', dict(P, models=[], labels=[], seeds=[], bicubic=True,
+                    out=f'{tabs}/results/bicubic.csv'), outputs=(f'{tabs}/results/bicubic.csv',)))
+    for sp, label in reversed(METHODS.items()):  # the longer trainings (improved cells) first: a shorter tail
+        for k in range(seeds):
+            tr = f'{runs}/train/{sp}-s{k}'
+            st.append(Stage(f'train_{sp}_s{k}', 'train.ipynb', dict(P, genotype=f'{runs}/search/{sp}-s{k}/genotype.json',
+                            label=sp, seed=k, out=tr), deps=(f'search_{sp}_s{k}',), outputs=(f'{tr}/model.pt',)))
+            st.append(Stage(f'eval_{sp}_s{k}', 'evaluate.ipynb', dict(P, models=[tr], labels=[label], seeds=[k], bicubic=False,
+                            out=f'{tabs}/results/{sp}-s{k}.csv'), deps=(f'train_{sp}_s{k}',), outputs=(f'{tabs}/results/{sp}-s{k}.csv',)))
+    evals = tuple(s.name for s in st if s.name.startswith('eval_'))
+    st.append(Stage('table2', 'table2.ipynb', dict(P, results=f'{tabs}/results', out=tabs), deps=evals,
+                    outputs=tuple(f'{tabs}/{f}' for f in ('results.csv', 'table2.csv', 'table2.md', 'table2.tex',
+                                                          'table2_seeds.csv', 'differences.csv', 'notes.md'))))
     st.append(Stage('fig2_fig4', 'fig2_fig4.ipynb', dict(P, runs=f'{runs}/search', out=figs),
                     deps=tuple(s.name for s in st if s.name.startswith('search')),
                     outputs=(f'{figs}/fig2_original_skips.png', f'{figs}/fig4_improved_skips.png')))
     st.append(Stage('fig6', 'fig6.ipynb', dict(P, runs=f'{runs}/search', out=figs),
                     deps=('search_original_s0', 'search_improved_s0'), outputs=(f'{figs}/fig6a_original_cell.png', f'{figs}/fig6b_improved_cell.png')))
     st.append(Stage('fig7', 'fig7.ipynb', dict(P, runs=f'{runs}/train', out=figs),
-                    deps=('train_original', 'train_improved'), outputs=(f'{figs}/fig7_training.png',)))
-    st.append(Stage('table2', 'table2.ipynb', dict(P, results=f'tables/{profile}/results.csv', out=f'tables/{profile}'),
-                    deps=('evaluate',), outputs=(f'tables/{profile}/table2.csv', f'tables/{profile}/table2.md', f'tables/{profile}/table2.tex')))
-    st.append(Stage('complexity', 'complexity.ipynb', dict(P, runs=f'{runs}/search', out=f'tables/{profile}'),
-                    deps=('search_original_s0', 'search_improved_s0'), outputs=(f'tables/{profile}/complexity.md',)))
+                    deps=('train_original_s0', 'train_improved_s0'), outputs=(f'{figs}/fig7_training.png',)))
+    st.append(Stage('complexity', 'complexity.ipynb', dict(P, runs=f'{runs}/search', out=tabs),
+                    deps=('search_original_s0', 'search_improved_s0'), outputs=(f'{tabs}/complexity.md',)))
     return st
+
+def _study_stages(profile: str, seeds: int, base: list[Stage]) -> list[Stage]:
+    P, runs, tabs, figs = dict(profile=profile), f'runs/{profile}', f'tables/{profile}', f'figures/{profile}'
+    # the second-order searches (about 2.5x longer) first, so that the two jobs end together
+    st = [_search(P, f'study_{sp}-second_s0', sp, 0, f'{runs}/study/{sp}-second-s0', order='second', group='study') for sp in METHODS]
+    st += [_search(P, f'study_{v}_s{k}', v, k, f'{runs}/study/{v}-s{k}', group='study') for v in ABLATION for k in range(seeds)]
+    deps = tuple(s.name for s in base if s.name.startswith('search_')) + tuple(s.name for s in st)
+    st.append(Stage('ablation', 'ablation.ipynb', dict(P, base=f'{runs}/search', study=f'{runs}/study', variants=list(ABLATION),
+                    tables=tabs, figures=figs), deps=deps, group='study',
+                    outputs=(f'{figs}/ablation_skips.png', f'{tabs}/ablation.md', f'{tabs}/ablation.csv', f'{tabs}/ablation_findings.md')))
+    st.append(Stage('hessian', 'hessian.ipynb', dict(P, base=f'{runs}/search', study=f'{runs}/study', tables=tabs, figures=figs),
+                    deps=deps, group='study', outputs=(f'{figs}/hessian_eig.png', f'{tabs}/hessian.md', f'{tabs}/second_order.md')))
+    return st
+
+def plan(profile: str, group: str = 'paper', seeds: int | None = None, study_seeds: int | None = None) -> list[Stage]:
+    """The stages of a profile, in dependency order: `group` 'paper' (the paper's figures and tables, `seeds`
+    searches and trainings per space), 'study' (the base searches, the ablation and the indicators) or 'all'."""
+    if group not in GROUPS: raise IdartsError(f"unknown stage group {group!r}; choose one of {', '.join(GROUPS)}")
+    seeds, study_seeds = seeds or SEEDS.get(profile, 1), study_seeds or STUDY_SEEDS.get(profile, 2)
+    paper = _paper_stages(profile, seeds)
+    study = _study_stages(profile, study_seeds, paper)
+    if group == 'paper': return paper
+    if group == 'study': return [s for s in paper if s.name.startswith('search_')] + study
+    return paper + study
 
 # %% ../nbs/12_reproduce.ipynb #31b35920
 def _file_hash(path) -> str:
@@ -72,10 +106,29 @@ def stage_hash(stage: Stage, dep_hashes: dict, nb_dir=None) -> str:
     return config_hash(dict(params=stage.params, notebook=_nb_source_hash(nb), deps={d: dep_hashes.get(d) for d in stage.deps}))
 
 # %% ../nbs/12_reproduce.ipynb #7daea81e
-def _execute(nb_in, nb_out, params, cwd, log_output=False):
-    import papermill as pm
-    pm.execute_notebook(str(nb_in), str(nb_out), parameters=params, cwd=str(cwd), progress_bar=False,
-                        log_output=log_output, kernel_name='python3')
+def _execute(nb_in, nb_out, params, cwd):
+    """Execute `nb_in` into `nb_out` with papermill in a child process whose working directory is `cwd` (a
+    process-wide `chdir` would race between stages running side by side); its console output goes to `<nb_out>.log`."""
+    import subprocess
+    log = Path(nb_out).with_suffix('.log')
+    cmd = [sys.executable, '-m', 'papermill', str(nb_in), str(nb_out), '--cwd', str(cwd), '--no-progress-bar',
+           '--kernel', 'python3', '-y', json.dumps(params)]
+    with open(log, 'w') as f: rc = subprocess.run(cmd, cwd=str(cwd), stdout=f, stderr=subprocess.STDOUT).returncode
+    if rc:
+        lines = [l for l in log.read_text(errors='replace').splitlines() if l.strip()]
+        err = next((l for l in reversed(lines) if 'Error' in l or 'error' in l), lines[-1] if lines else f'exit {rc}')
+        raise RuntimeError(f"{err.strip()[:200]} (log: {log})")
+
+def stage_progress(root, st) -> str:
+    "One line on a running search or training stage, from its run directory: epoch k/n and an ETA."
+    out = Path(root)/str(st.params.get('out', ''))
+    try:
+        n = load_json(out/'config.json')['config']['epochs']
+        recs = [r for r in read_jsonl(out/'log.jsonl') if r.get('epoch', 0) > 0 and r.get('seconds')]
+    except Exception: return 'running ...'
+    if not recs: return f'running: epoch 0/{n} (first epoch in progress)'
+    k, per = recs[-1]['epoch'], sum(r['seconds'] for r in recs) / len(recs)
+    return f'running: epoch {k}/{n}, about {per * (n - k) / 60:.1f} min left'
 
 def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False) -> dict:
     t0 = time.time(); nb_out = nbo_dir/f'{st.name}.ipynb'
@@ -94,13 +147,14 @@ def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False) -> di
     return rec
 
 def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', nb_dir=None, executor=None,
-              quiet=False, jobs: int | None = None) -> list[dict]:
-    "Run (or skip, when cached) every stage of `profile` under `root`; write `runs/<profile>/REPORT.md`. Returns the stage records."
+              quiet=False, jobs: int | None = None, group: str = 'paper', seeds: int | None = None,
+              progress_every: float = 60.) -> list[dict]:
+    "Run (or skip, when cached) every stage of `group` of `profile` under `root`; write `runs/<profile>/REPORT.md`. Returns the stage records."
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
     t_start = time.time()
     root = Path(root).resolve(); nb_dir = Path(nb_dir or PAPER_NBS); executor = executor or _execute
     if profile not in ('smoke', 'cpu', 'paper'): raise IdartsError(f"unknown profile {profile!r}; choose smoke, cpu or paper")
-    allst = plan(profile); known = {s.name for s in allst}
+    allst = plan(profile, group, seeds); known = {s.name for s in allst}
     if stages:
         bad = set(stages) - known
         if bad: raise IdartsError(f"unknown stages {sorted(bad)}; valid: {', '.join(s.name for s in allst)}")
@@ -124,7 +178,9 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
                 todo.remove(n)
                 if not quiet: print(f"[{n}] running {by_name[n].notebook} ...", flush=True)
                 running[pool.submit(_run_one, by_name[n], hashes[n], executor, nb_dir, nbo_dir, rec_dir, root, force)] = n
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished, _ = wait(running, timeout=progress_every if not quiet else None, return_when=FIRST_COMPLETED)
+            if not finished and not quiet:
+                for n in running.values(): print(f"[{n}] {stage_progress(root, by_name[n])}", flush=True)
             for f in finished:
                 n = running.pop(f)
                 try: new[n] = f.result()
@@ -132,7 +188,7 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
                 if not quiet: print(f"[{n}] done in {new[n]['seconds']:.1f} s", flush=True)
     if error is not None: raise error
     records = [new.get(s.name) or old[s.name] for s in allst if new.get(s.name) or old[s.name]]
-    if not stages: write_report(profile, root, records, wall=time.time() - t_start, jobs=jobs, n_run=len(new))
+    if not stages: write_report(profile, root, records, wall=time.time() - t_start, jobs=jobs, n_run=len(new), group=group)
     return records
 
 # %% ../nbs/12_reproduce.ipynb #d671f848
@@ -194,7 +250,7 @@ def write_table(rows: list[dict], base, caption: str = '') -> list[Path]:
 def _read(path):
     return Path(path).read_text().strip() if Path(path).exists() else f'_missing: {path}_'
 
-def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs: int = 1, n_run: int = 0) -> Path:
+def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs: int = 1, n_run: int = 0, group: str = 'paper') -> Path:
     "Write `runs/<profile>/REPORT.md` and a copy as `figures/<profile>/REPORT.md` (image links relative to each)."
     root = Path(root); env = env_info()
     def body(fig_prefix):
@@ -205,9 +261,9 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
         L += [f"| {r['stage']} | {r['notebook']} | {r['seconds']:.1f} |" for r in records]
         L += [f"| **sum of stage times** | | {sum(r['seconds'] for r in records):.1f} |", '',
               f"Stages run {jobs} at a time where their dependencies allow. The last invocation ran {n_run} of "
-              f"{len(records)} stages (the others were up to date) in {wall:.1f} s of wall time.", '',
-              '## Table 2 (x4, PSNR dB / SSIM on Y)', '', _read(root/f'tables/{profile}/table2.md'), '',
-              _read(root/f'tables/{profile}/notes.md'), '',
+              f"{len(records)} stages of group `{group}` (the others were up to date) in {wall:.1f} s of wall time.", '',
+              f'## Table 2 (x4, PSNR dB / SSIM on Y, mean ± std over {SEEDS.get(profile, 1)} seeds)', '',
+              _read(root/f'tables/{profile}/table2.md'), '', _read(root/f'tables/{profile}/notes.md'), '',
               '## Complexity', '', _read(root/f'tables/{profile}/complexity.md'), '',
               '## Figures', '']
         for title, f in [('Fig. 2 — original DARTS: skip connections in the derived cell vs epoch', 'fig2_original_skips.png'),
@@ -215,6 +271,12 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
                          ('Fig. 6 (a) — cell searched by original DARTS', 'fig6a_original_cell.png'),
                          ('Fig. 6 (b) — cell searched by improved DARTS', 'fig6b_improved_cell.png'),
                          ('Fig. 7 — training loss and validation PSNR', 'fig7_training.png')]:
+            L += [f'### {title}', '', f'![{title}]({fig_prefix}{f})', '']
+        L += ['## The study (`make study`)', '', _read(root/f'tables/{profile}/ablation_findings.md'), '',
+              _read(root/f'tables/{profile}/ablation.md'), '', _read(root/f'tables/{profile}/hessian.md'), '',
+              _read(root/f'tables/{profile}/second_order.md'), '']
+        for title, f in [('Ablation — skip connections in the derived cell per variant', 'ablation_skips.png'),
+                         ('Dominant eigenvalue of the alpha Hessian during search', 'hessian_eig.png')]:
             L += [f'### {title}', '', f'![{title}]({fig_prefix}{f})', '']
         return '\n'.join(L) + '\n'
     out = root/'runs'/profile/'REPORT.md'
@@ -229,8 +291,12 @@ def _main(argv=None):
     ap.add_argument('--profile', default='cpu'); ap.add_argument('--force', action='store_true')
     ap.add_argument('--stages'); ap.add_argument('--root', default='.')
     ap.add_argument('--jobs', type=int, help='stages run side by side (default: 2, or 1 on a single core)')
+    ap.add_argument('--group', default='paper', choices=GROUPS, help="'paper' (make reproduce), 'study' (make study) or 'all'")
+    ap.add_argument('--seeds', type=int, help='search and training seeds per space (default: smoke 2, cpu 3, paper 1)')
     a = ap.parse_args(argv)
-    try: reproduce(a.profile, force=a.force, stages=a.stages.split(',') if a.stages else None, root=a.root, jobs=a.jobs)
+    if a.seeds is not None and a.seeds < 1: print("idarts: error: --seeds must be at least 1", file=sys.stderr); return 2
+    try: reproduce(a.profile, force=a.force, stages=a.stages.split(',') if a.stages else None, root=a.root, jobs=a.jobs,
+                   group=a.group, seeds=a.seeds)
     except IdartsError as e: print(f"idarts: error: {e}", file=sys.stderr); return 2
     return 0
 
