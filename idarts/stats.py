@@ -74,6 +74,7 @@ def verdict_sentence(set_name: str, mean: float, lo: float, hi: float, paper_dif
     if math.isnan(lo) or math.isnan(hi): ci = f"no interval from {n} {what}"
     else: ci = f"{conf * 100:g} % CI {f(lo)} to {f(hi)} over {n} {what}"
     head = f"{set_name}: {a} \u2212 {b} = {f(mean)}{u} ({ci}; paper {f(paper_diff)}{u}): "
+    if math.isnan(mean): return f"{set_name}: {a} \u2212 {b}: no paired {basis} (paper {f(paper_diff)}{u}): undecided \u2014 there is nothing to compare."
     if math.isnan(lo) or math.isnan(hi) or math.isnan(paper_diff):
         tail = "undecided \u2014 an interval needs at least 2 " + (basis if basis.endswith('s') else basis + 's') + " and a paper value."
     elif is_tie and v == 'reproduced': tail = "consistent with the paper's tie \u2014 the interval contains 0."
@@ -169,7 +170,7 @@ def _g3(vals) -> str:
 def _run_row(recs: list[dict], k: int) -> dict:
     recs = sorted(recs, key=lambda r: r['epoch'])
     hes = [r for r in recs if r.get('hessian_eig') is not None]
-    first = next((r['epoch'] for r in recs if r['skip_count'] >= k), None)
+    first = next((r['epoch'] for r in recs if r['skip_count'] is not None and r['skip_count'] >= k), None)
     return dict(skips=recs[-1]['skip_count'], val=recs[-1].get('val_psnr'), first=first,
                 h_first=next((r['hessian_eig'] for r in hes if r['epoch'] >= 1), None), h_last=hes[-1]['hessian_eig'] if hes else None)
 
@@ -196,11 +197,11 @@ SWITCH_NAMES = {'pool': 'removing pooling', 'noid': 'the identity mapping', 'rcb
 def _cap(s: str) -> str: return s[:1].upper() + s[1:]
 
 # %% ../nbs/13_stats.ipynb #f5f4f9f2
-def _finding(v: str, x: str, base: str, sk: dict, k: int) -> tuple[str, bool]:
-    "Sentence for variant `v` (= base-x) and whether it shows that x stops the collapse on its own."
+def _finding(v: str, x: str, base: str, sk: dict, k: int, undo: bool) -> tuple[str, bool]:
+    "Sentence for variant `v` (= base-x; `undo`: x undoes a change of the improved space) and whether x stops the collapse on its own."
     name, cv, cb = SWITCH_NAMES.get(x, x), collapses(sk[v], k), collapses(sk[base], k)
     nums = f"{sk[v]:.1f} final skips in '{v}' vs {sk[base]:.1f} in '{base}'"
-    if base.startswith('improved'):
+    if undo:
         if cb: return f"'{base}' itself collapses ({nums}), so '{v}' cannot show whether {name} is necessary.", False
         if cv: return f"Undoing {name} brings the collapse back ({nums}): {name} is necessary.", False
         return f"Undoing {name} does not bring the collapse back ({nums}): {name} is not necessary on its own.", False
@@ -210,16 +211,16 @@ def _finding(v: str, x: str, base: str, sk: dict, k: int) -> tuple[str, bool]:
 
 # %% ../nbs/13_stats.ipynb #0d26a8d8
 def ablation_findings(table: pd.DataFrame, base=('original', 'improved'), k: int = 4) -> list[str]:
-    "Plain sentences from a `collapse_table`: which undone change brings the collapse back, which added change stops it, and a summary."
+    "Sentences from a `collapse_table` (base = (original, improved) variant names): which undone change brings the collapse back, which added change stops it, a summary."
     sk = dict(zip(table['variant'], table['final_skips_mean']))
     out, stoppers, tried = [], [], False
     for v in table['variant']:
         b = next((b for b in base if v.startswith(b + '-')), None)
         if b is None: continue
         if b not in sk: raise ValueError(f"ablation_findings: variant {v!r} needs the base variant {b!r} in the table; run it too")
-        s, stops = _finding(v, v[len(b) + 1:], b, sk, k)
+        s, stops = _finding(v, v[len(b) + 1:], b, sk, k, undo=b == base[1])
         out.append(s)
-        if not b.startswith('improved'): tried |= collapses(sk[b], k); stoppers += [SWITCH_NAMES.get(v[len(b) + 1:], v[len(b) + 1:])] * stops
+        if b == base[0]: tried |= collapses(sk[b], k); stoppers += [SWITCH_NAMES.get(v[len(b) + 1:], v[len(b) + 1:])] * stops
     if stoppers: out.append("Switches that stop the collapse of the original space on their own: " + ', '.join(dict.fromkeys(stoppers)) + '.')
     elif tried: out.append("No single switch stops the collapse of the original space on its own.")
     return out
