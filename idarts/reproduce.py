@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_reproduce.ipynb #ea63d9d1
 from __future__ import annotations
-import hashlib, json, os, shutil, sys, time
+import hashlib, json, os, re, shutil, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from .core import IdartsError, atomic_write_bytes, config_hash, env_info, git_commit, hardware, load_json, read_jsonl, save_json
@@ -116,7 +116,8 @@ def _execute(nb_in, nb_out, params, cwd):
     with open(log, 'w') as f: rc = subprocess.run(cmd, cwd=str(cwd), stdout=f, stderr=subprocess.STDOUT).returncode
     if rc:
         lines = [l for l in log.read_text(errors='replace').splitlines() if l.strip()]
-        err = next((l for l in reversed(lines) if 'Error' in l or 'error' in l), lines[-1] if lines else f'exit {rc}')
+        exc = re.compile(r'^[A-Za-z_][\w.]*(Error|Exception|NotFound|Interrupt|Exit)\b')  # the exception's own line
+        err = next((l for l in reversed(lines) if exc.match(l.strip())), lines[-1] if lines else f'exit {rc}')
         raise RuntimeError(f"{err.strip()[:200]} (log: {log})")
 
 def stage_progress(root, st) -> str:
