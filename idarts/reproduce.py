@@ -273,12 +273,15 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
                          ('Fig. 6 (b) — cell searched by improved DARTS', 'fig6b_improved_cell.png'),
                          ('Fig. 7 — training loss and validation PSNR', 'fig7_training.png')]:
             L += [f'### {title}', '', f'![{title}]({fig_prefix}{f})', '']
-        L += ['## The study (`make study`)', '', _read(root/f'tables/{profile}/ablation_findings.md'), '',
-              _read(root/f'tables/{profile}/ablation.md'), '', _read(root/f'tables/{profile}/hessian.md'), '',
-              _read(root/f'tables/{profile}/second_order.md'), '']
-        for title, f in [('Ablation — skip connections in the derived cell per variant', 'ablation_skips.png'),
-                         ('Dominant eigenvalue of the alpha Hessian during search', 'hessian_eig.png')]:
-            L += [f'### {title}', '', f'![{title}]({fig_prefix}{f})', '']
+        L += ['## The study (`make study`)', '']
+        if not (root/f'tables/{profile}/ablation.md').exists(): L += [f'Not run yet: `make study PROFILE={profile}`.', '']
+        else:
+            L += ['Which change stops the collapse (computed from the ablation table):', '',
+                  _read(root/f'tables/{profile}/ablation_findings.md'), '', _read(root/f'tables/{profile}/ablation.md'), '',
+                  _read(root/f'tables/{profile}/hessian.md'), '', _read(root/f'tables/{profile}/second_order.md'), '']
+            for title, f in [('Ablation — skip connections in the derived cell per variant', 'ablation_skips.png'),
+                             ('Skip count and the dominant eigenvalue of the alpha Hessian during search', 'hessian_eig.png')]:
+                L += [f'### {title}', '', f'![{title}]({fig_prefix}{f})', '']
         return '\n'.join(L) + '\n'
     out = root/'runs'/profile/'REPORT.md'
     atomic_write_bytes(out, body(os.path.relpath(root/'figures'/profile, out.parent) + '/').encode())

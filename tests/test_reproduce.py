@@ -1,4 +1,4 @@
-"The smoke reproduction pipeline end to end: every stage runs, every artifact exists and has content, and a rerun is cached."
+"The smoke reproduction pipeline end to end (`make reproduce` and `make study` groups): every stage runs, every artifact exists and has content, and a rerun is cached."
 import csv, json, os, signal, subprocess, sys, time
 from pathlib import Path
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from idarts.reproduce import EVAL_SETS, plan
+from idarts.reproduce import ABLATION, EVAL_SETS, SEEDS, STUDY_SEEDS, plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +41,15 @@ def smoke(tmp_path_factory):
     return root, out, done_before
 
 
+@pytest.fixture(scope='module')
+def study(smoke):
+    "The smoke study (`make study`) on top of the smoke reproduction: its base searches are already done."
+    root = smoke[0]
+    out, secs = _run(root, '--group', 'study')
+    print(out, f'\nsmoke study: {secs:.1f} s')
+    return root, out
+
+
 def test_a_killed_run_picks_up_where_it_stopped(smoke):
     _, out, done_before = smoke
     assert done_before and len(done_before) < len(plan('smoke'))
@@ -67,14 +76,20 @@ def test_tables_have_expected_rows_and_columns(smoke):
     root = smoke[0]
     sets = list(EVAL_SETS['smoke'])
     res = list(csv.DictReader(open(root/'tables/smoke/results.csv')))
-    assert {'set', 'scale', 'method', 'psnr', 'ssim', 'n_images'} <= set(res[0])
+    assert {'set', 'scale', 'method', 'psnr', 'ssim', 'n_images', 'seed'} <= set(res[0])
     assert {r['method'] for r in res} == {'Bicubic', 'Original DARTS', 'Ours'}
+    for m in ('Original DARTS', 'Ours'):  # every seed searched, trained and evaluated
+        assert sorted(float(r['seed']) for r in res if r['method'] == m) == list(range(SEEDS['smoke'])) * len(sets)
     assert {r['set'] for r in res} == set(sets)
     for r in res: assert 10 < float(r['psnr']) < 60 and 0 < float(r['ssim']) <= 1
     t2 = list(csv.DictReader(open(root/'tables/smoke/table2.csv')))
     assert [c for c in t2[0]][:2] == ['method', 'source'] and all(s in t2[0] for s in sets)
     methods = [r['method'] for r in t2]
     for m in ('A+', 'SRCNN', 'VDSR', 'SRResNet', 'Bicubic', 'Original DARTS', 'Ours'): assert m in methods
+    ours = [r for r in t2 if r['method'] == 'Ours' and r['source'].startswith('computed')][0]
+    assert ours['source'] == f"computed, {SEEDS['smoke']} seeds" and ' ± ' in ours[sets[0]]
+    seeds = list(csv.DictReader(open(root/'tables/smoke/table2_seeds.csv')))
+    assert len(seeds) == 2 * SEEDS['smoke'] and all(s in seeds[0] for s in sets)
     md = (root/'tables/smoke/table2.md').read_text(); tex = (root/'tables/smoke/table2.tex').read_text()
     assert md.count('\n|') >= len(t2) + 1 and r'\begin{tabular}' in tex and tex.count(r'\\') >= len(t2) + 1
     cx = (root/'tables/smoke/complexity.md').read_text()
@@ -83,7 +98,46 @@ def test_tables_have_expected_rows_and_columns(smoke):
     for st in plan('smoke'): assert f'| {st.name} |' in report
 
 
-def test_rerun_is_cached(smoke):
+def test_verdicts_are_computed_from_the_intervals(smoke):
     root = smoke[0]
-    out, secs = _run(root)
-    assert out.count('up to date') == len(plan('smoke')), out
+    diffs = list(csv.DictReader(open(root/'tables/smoke/differences.csv')))
+    notes = (root/'tables/smoke/notes.md').read_text()
+    assert [d['set'] for d in diffs] == list(EVAL_SETS['smoke'])
+    for d in diffs:
+        lo, hi, paper = float(d['lo']), float(d['hi']), float(d['paper'])
+        assert lo <= float(d['mean']) <= hi and int(d['seeds']) == SEEDS['smoke']
+        expected = ('reproduced' if lo <= 0 <= hi else 'refuted') if abs(paper) <= 0.005 else \
+                   ('undecided' if lo <= 0 <= hi else 'reproduced' if (lo > 0) == (paper > 0) else 'refuted')
+        assert d['verdict'] == expected, d
+        line = next(l for l in notes.splitlines() if l.startswith(f"- {d['set']}: Ours − Original DARTS = "))
+        assert f"{float(d['mean']):+.2f} dB" in line and f"over {d['seeds']} seeds" in line, line
+        assert 'paired bootstrap' in line and float(d['image_lo']) <= float(d['image_hi'])
+
+
+def test_study_outputs(study):
+    root, out = study
+    for st in plan('smoke', 'study'):
+        for o in st.outputs: assert (root/o).exists() and (root/o).stat().st_size > 0, o
+    abl = list(csv.DictReader(open(root/'tables/smoke/ablation.csv')))
+    assert [r['variant'] for r in abl] == ['original', 'improved', *ABLATION]
+    assert [int(r['seeds']) for r in abl] == [SEEDS['smoke']] * 2 + [STUDY_SEEDS['smoke']] * len(ABLATION)
+    for r in abl:  # the table is computed from the logs
+        logs = [json.loads(l) for l in open(root/f"runs/smoke/{'search' if r['variant'] in ('original', 'improved') else 'study'}/{r['variant']}-s0/log.jsonl")]
+        assert r['final_skips_per_seed'].split(', ')[0] == str(logs[-1]['skip_count'])
+        assert all(isinstance(x['hessian_eig'], float) for x in logs)
+    findings = (root/'tables/smoke/ablation_findings.md').read_text()
+    assert findings.count('\n- ') + findings.startswith('- ') >= len(ABLATION)
+    assert 'second order (seed 0)' in (root/'tables/smoke/second_order.md').read_text()
+    assert 'eig (last)' in (root/'tables/smoke/hessian.md').read_text()
+    for f in ('ablation_skips.png', 'hessian_eig.png'):
+        a = np.asarray(Image.open(root/'figures/smoke'/f).convert('L'), dtype=float)
+        assert min(a.shape) > 100 and a.std() > 5, f
+    report = (root/'runs/smoke/REPORT.md').read_text()
+    assert '## The study' in report and 'ablation_skips.png' in report and '_missing' not in report.split('## The study')[1]
+
+
+def test_rerun_is_cached(study):
+    root = study[0]
+    for group in ('paper', 'study'):
+        out, secs = _run(root, '--group', group)
+        assert out.count('up to date') == len(plan('smoke', group)), out
