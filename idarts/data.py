@@ -125,9 +125,15 @@ def ensure_dataset(name: str, root=None, fetch: bool | None = None) -> Path:
     if n >= info.n_images or not fetch or not _downloadable(info): return d
     if n == 0 and _layout_problem(info, root): return d   # the user's images are somewhere else: say so, do not fetch
     from idarts import download
-    print(f"{info.name}: {'missing' if n == 0 else f'{n} of {info.n_images} images'} in {d}; downloading it "
-          f"(set IDARTS_OFFLINE=1 to prevent this)")
-    return download.download_dataset(info.name, root=root)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f'.{info.name}.download.lock', 'w') as lock:   # stages running in parallel fetch a set once
+        try: import fcntl; fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError: pass                                    # no fcntl (Windows): no lock
+        n = len(_images_in(d))
+        if n >= info.n_images: return d                             # another process fetched it meanwhile
+        print(f"{info.name}: {'missing' if n == 0 else f'{n} of {info.n_images} images'} in {d}; downloading it "
+              f"(set IDARTS_OFFLINE=1 to prevent this)")
+        return download.download_dataset(info.name, root=root)
 
 def list_images(name: str, root=None, strict: bool = False, fetch: bool | None = None) -> list[Path]:
     """Sorted HR image paths of data set `name`, downloaded first if missing (see `ensure_dataset`; not with

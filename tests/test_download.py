@@ -262,6 +262,14 @@ def test_fetch_on_demand(srv, tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match='found 4 images'): assert len(list_images('Set5')) == 4
 
 
+@pytest.mark.skipif(not (DATA / 'benchmark' / 'Set5').is_dir(), reason='needs the shared data (IDARTS_DATA)')
+def test_fetch_on_demand_parallel_stages_fetch_once(srv, tmp_path, monkeypatch):
+    rows = _serve_set(srv, 'Set5'); monkeypatch.setenv('IDARTS_DOWNLOAD_URL', srv.url); monkeypatch.delenv('IDARTS_OFFLINE', raising=False)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(3) as ex: got = list(ex.map(lambda _: len(list_images('Set5', root=tmp_path)), range(3)))
+    assert got == [5, 5, 5] and sorted(p for p, *_ in srv.log) == sorted({p for p, *_ in srv.log})   # every file once
+
+
 def test_fetch_on_demand_tampered_and_misplaced(srv, tmp_path, monkeypatch):
     monkeypatch.setenv('IDARTS_DOWNLOAD_URL', srv.url); monkeypatch.delenv('IDARTS_OFFLINE', raising=False)
     rows = manifest_rows('T91')
