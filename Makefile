@@ -2,10 +2,16 @@
 #   make test                      nbdev_test (notebooks) + pytest (CLI, resume, DDP, bad input)
 #   make reproduce [PROFILE=cpu]   regenerate every figure and table of the profile (smoke|cpu|paper), SEEDS seeds per space
 #   make study [PROFILE=cpu]       the ablation of the paper's four changes and the collapse indicators
+#   make lab                       JupyterLab on nbs/ (the notebooks, run top to bottom)
+#   make install TORCH_INDEX=cpu   which torch build: cpu, cu126, cu128, ... (PyTorch's wheel index); default: pip's index
 SHELL := /bin/bash
 PY ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
+# empty: pip's configured index (on PyPI, Linux x86_64: the CUDA build); cpu | cu126 | cu128 | ...: PyTorch's wheel index
+TORCH_INDEX ?=
+TORCH_INDEX_URL := $(if $(TORCH_INDEX),$(if $(findstring ://,$(TORCH_INDEX)),$(TORCH_INDEX),https://download.pytorch.org/whl/$(TORCH_INDEX)),)
+LAB_PORT ?= 8888
 PROFILE ?= cpu
 FORCE ?= 0
 JOBS ?=
@@ -19,17 +25,24 @@ export MPLBACKEND ?= Agg
 # papermill kernels and console scripts come from the venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test reproduce study install export
+.PHONY: test reproduce study install export lab
 
 $(STAMP): settings.ini setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL),)
 	$(BIN)/python -m pip install -q -e ".[dev]"
-	touch $(STAMP)
+	echo "$(TORCH) $(TORCH_INDEX_URL)" > $(STAMP)
 
+# `make install TORCH_INDEX=...` on an existing .venv switches its torch build
 install: $(STAMP)
+	@if [ -n "$(TORCH_INDEX)" ] && [ "$$(cat $(STAMP))" != "$(TORCH) $(TORCH_INDEX_URL)" ]; then \
+	  set -x; $(BIN)/python -m pip install -q --force-reinstall "$(TORCH)" --index-url $(TORCH_INDEX_URL) && \
+	  echo "$(TORCH) $(TORCH_INDEX_URL)" > $(STAMP); fi
+	@$(BIN)/python -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda or 'none')"
 
+# tests never download: a missing data set stays an error
+test: export IDARTS_OFFLINE = 1
 test: $(STAMP)
 	$(BIN)/nbdev_test --n_workers 2 --timing
 	$(BIN)/python -m pytest -q tests
@@ -45,3 +58,8 @@ study: $(STAMP)
 export: $(STAMP)
 	$(BIN)/nbdev_export
 	$(BIN)/nbdev_clean
+
+# JupyterLab on nbs/ with the venv's kernel and the same IDARTS_DATA / threads as `make` (inline plots: no MPLBACKEND);
+# LAB_ARGS=--no-browser on a remote machine; Ctrl-C stops it
+lab: $(STAMP)
+	env -u MPLBACKEND $(BIN)/jupyter lab --ServerApp.root_dir=nbs --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)

@@ -15,15 +15,23 @@ from PIL import Image, ImageFile
 from .core import IdartsError, atomic_write_bytes
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'DATASETS', 'data_root', 'DatasetInfo', 'dataset_dir', 'list_images', 'data_list_rows', 'load_image',
-           'save_image', 'cubic', 'contributions', 'imresize', 'modcrop', 'make_lr', 'imresize_torch', 'write_lr_set',
-           'resolve_images', 'PatchDataset', 'split_images']
+__all__ = ['IMG_EXTS', 'DATASETS', 'project_root', 'data_root', 'DatasetInfo', 'dataset_dir', 'offline', 'ensure_dataset',
+           'list_images', 'data_list_rows', 'load_image', 'save_image', 'cubic', 'contributions', 'imresize', 'modcrop',
+           'make_lr', 'imresize_torch', 'write_lr_set', 'resolve_images', 'PatchDataset', 'split_images']
 
 # %% ../nbs/01_data.ipynb #eabc59a3
+def project_root() -> Path | None:
+    "The checkout idarts is imported from (the folder with `settings.ini` and `nbs/`), or `None` for an installed package."
+    import idarts
+    p = Path(idarts.__file__).resolve().parent.parent
+    return p if (p/'settings.ini').is_file() and (p/'nbs').is_dir() else None
+
 def data_root() -> Path:
-    "The data root: `$IDARTS_DATA` if set (and not empty), else `./data`."
+    "The absolute data root: `$IDARTS_DATA` if set (and not empty), else the checkout's `data/`, else `./data`."
     r = os.environ.get('IDARTS_DATA', '').strip()
-    return Path(r).expanduser() if r else Path('data')
+    if r: return Path(r).expanduser().absolute()
+    proj = project_root()
+    return proj/'data' if proj is not None else Path('data').absolute()
 
 # %% ../nbs/01_data.ipynb #defc0e5e
 IMG_EXTS = ('.png', '.bmp', '.jpg', '.jpeg', '.tif', '.tiff')
@@ -74,7 +82,7 @@ def _images_in(d: Path) -> list[Path]:
 
 def dataset_dir(name: str, root=None, must_exist: bool = False) -> Path:
     "The folder that holds the HR images of data set `name` (checked only when `must_exist`)."
-    d = Path(data_root() if root is None else root) / _info(name).rel_path
+    d = Path(data_root() if root is None else root).absolute() / _info(name).rel_path
     if must_exist: _check_dir(name, root)
     return d
 
@@ -92,7 +100,7 @@ def _layout_problem(info: DatasetInfo, root: Path) -> str | None:
     return None
 
 def _check_dir(name: str, root=None) -> tuple[Path, list[Path]]:
-    info = _info(name); root = Path(data_root() if root is None else root); d = root / info.rel_path
+    info = _info(name); root = Path(data_root() if root is None else root).absolute(); d = root / info.rel_path
     imgs = _images_in(d)
     if imgs: return d, imgs
     if (msg := _layout_problem(info, root)): raise IdartsError(f"{info.name}: wrong layout: {msg}")
@@ -100,8 +108,37 @@ def _check_dir(name: str, root=None) -> tuple[Path, list[Path]]:
         raise IdartsError(f"{info.name}: no images ({'/'.join(info.exts)}) in {d}, expected {info.n_images}; {info.how_to_get}")
     raise IdartsError(f"{info.name}: not found at {d}; {info.how_to_get}")
 
-def list_images(name: str, root=None, strict: bool = False) -> list[Path]:
-    "Sorted HR image paths of data set `name`; a clear `IdartsError` when it is missing or misplaced."
+def offline() -> bool:
+    "True when `IDARTS_OFFLINE` is set (to anything but `0`): nothing is downloaded on demand."
+    return os.environ.get('IDARTS_OFFLINE', '').strip() not in ('', '0')
+
+def _downloadable(info: DatasetInfo) -> bool:
+    from idarts import download
+    return info.name in download.ARCHIVES or bool(download.manifest_rows(info.name))
+
+def ensure_dataset(name: str, root=None, fetch: bool | None = None) -> Path:
+    """The folder of data set `name`, downloaded first (verified, resumable, with a progress bar) when it is missing
+    or incomplete and can be downloaded. `fetch=None` means: unless `IDARTS_OFFLINE=1`. A misplaced set is never fetched."""
+    info = _info(name); root = Path(data_root() if root is None else root).absolute(); d = root / info.rel_path
+    if fetch is None: fetch = not offline()
+    n = len(_images_in(d))
+    if n >= info.n_images or not fetch or not _downloadable(info): return d
+    if n == 0 and _layout_problem(info, root): return d   # the user's images are somewhere else: say so, do not fetch
+    from idarts import download
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f'.{info.name}.download.lock', 'w') as lock:   # stages running in parallel fetch a set once
+        try: import fcntl; fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError: pass                                    # no fcntl (Windows): no lock
+        n = len(_images_in(d))
+        if n >= info.n_images: return d                             # another process fetched it meanwhile
+        print(f"{info.name}: {'missing' if n == 0 else f'{n} of {info.n_images} images'} in {d}; downloading it "
+              f"(set IDARTS_OFFLINE=1 to prevent this)")
+        return download.download_dataset(info.name, root=root)
+
+def list_images(name: str, root=None, strict: bool = False, fetch: bool | None = None) -> list[Path]:
+    """Sorted HR image paths of data set `name`, downloaded first if missing (see `ensure_dataset`; not with
+    `IDARTS_OFFLINE=1` or `fetch=False`); a clear `IdartsError` when it is missing or misplaced."""
+    ensure_dataset(name, root, fetch)
     d, imgs = _check_dir(name, root)
     info = _info(name)
     if len(imgs) != info.n_images:

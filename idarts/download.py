@@ -16,11 +16,12 @@ from .core import IdartsError
 from .data import DATASETS, _info, _images_in, data_root
 
 # %% auto #0
-__all__ = ['MANIFEST', 'RAW_BASE', 'RAW_REF', 'DIV2K_BASE', 'ARCHIVES', 'load_manifest', 'manifest_rows', 'file_url',
-           'sha256_file', 'download_file', 'safe_extract', 'read_sums', 'download_dataset']
+__all__ = ['MANIFEST', 'RAW_BASE', 'RAW_REF', 'DIV2K_BASE', 'ARCHIVES', 'PUBLISHED', 'load_manifest', 'manifest_rows',
+           'mirror_url', 'file_url', 'sha256_file', 'download_file', 'safe_extract', 'read_sums', 'download_dataset']
 
 # %% ../nbs/01a_download.ipynb #cb3587f7
-MANIFEST = Path(__file__).parent / 'manifest.tsv' if '__file__' in globals() else Path('../idarts/manifest.tsv')
+import idarts
+MANIFEST = Path(idarts.__file__).parent / 'manifest.tsv'   # the package's copy, whatever the working directory
 
 def load_manifest(path=None) -> list[dict]:
     "Rows of the manifest (`path, width, height, mode, bytes, sha256, source_repo, source_path`)."
@@ -39,10 +40,17 @@ RAW_BASE = 'https://raw.githubusercontent.com'
 RAW_REF = 'HEAD'
 DIV2K_BASE = 'https://data.vision.ee.ethz.ch/cvl/DIV2K'
 ARCHIVES = {'DIV2K': 'DIV2K_train_HR.zip', 'DIV2K_valid': 'DIV2K_valid_HR.zip'}
+# the archives' published sizes (bytes) and sha256
+PUBLISHED = {'DIV2K_train_HR.zip': (3530603713, '9d0b9c463f6e35b6c62cc6a930ee2224f670b34c1df841a57670f9acf0f6c335'),
+             'DIV2K_valid_HR.zip': (448993893, '20dd31fd84d777bc1cf5d6b7654a3f569c0aec74458ae094122ad1d0489900fc')}
+
+def mirror_url(base_url: str | None = None) -> str | None:
+    "Where downloads come from instead of the internet: `base_url`, else `$IDARTS_DOWNLOAD_URL` (a mirror with the same layout), else None."
+    return base_url or os.environ.get('IDARTS_DOWNLOAD_URL', '').strip() or None
 
 def file_url(row: dict, base_url: str | None = None) -> str:
     "Download URL of a manifest row."
-    return f"{(base_url or RAW_BASE).rstrip('/')}/{row['source_repo']}/{RAW_REF}/{row['source_path']}"
+    return f"{(mirror_url(base_url) or RAW_BASE).rstrip('/')}/{row['source_repo']}/{RAW_REF}/{row['source_path']}"
 
 def _fill_sources():
     "Record in the data registry where each data set is downloaded from."
@@ -89,13 +97,15 @@ def _fetch(url: str, part: Path, resume: bool, progress: bool, desc: str):
         if total is not None and part.stat().st_size < total:
             raise http.client.IncompleteRead(b'', total - part.stat().st_size)
 
-def download_file(url: str, dest, sha256: str | None = None, resume: bool = True, progress: bool = True) -> Path:
+def download_file(url: str, dest, sha256: str | None = None, resume: bool = True, progress: bool = True, size: int | None = None) -> Path:
     """Download `url` to `dest` through `dest.part` (HTTP Range resume), verify `sha256` (when given), rename atomically.
-    A `dest` that already has the expected hash (or exists, when no hash is given) is kept and not fetched."""
+    A `dest` that already has the expected hash (or exists, when no hash is given) is kept and not fetched.
+    `size` (bytes), when given, is checked before the hash: a `.part` larger than it is discarded, a result of another size refused."""
     dest = Path(dest); part = dest.with_name(dest.name + '.part')
     sha256 = sha256.lower() if sha256 else None
     if dest.exists() and (sha256 is None or sha256_file(dest) == sha256): return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
+    if size is not None and part.exists() and part.stat().st_size > size: part.unlink()
     try: _fetch(url, part, resume, progress, dest.name)
     except IdartsError: raise
     except urllib.error.HTTPError as e:
@@ -104,6 +114,9 @@ def download_file(url: str, dest, sha256: str | None = None, resume: bool = True
         why = type(e).__name__ if isinstance(e, http.client.IncompleteRead) else (getattr(e, 'reason', None) or str(e) or type(e).__name__)
         kept = f"; {part.stat().st_size} bytes kept in {part.name}" if part.exists() else ''
         raise IdartsError(f"{dest.name}: download of {url} interrupted ({why}{kept}); rerun the same command to resume") from None
+    if size is not None and part.stat().st_size != size:
+        got = part.stat().st_size; part.unlink()
+        raise IdartsError(f"{dest}: {got} bytes, not the expected {size}, from {url} (not the published file; check the URL and retry)")
     if sha256 is not None:
         got = sha256_file(part)
         if got != sha256:
@@ -188,15 +201,19 @@ def _download_manifest_set(info, rows, root: Path, base_url, progress: bool, wor
 def _download_archive(info, root: Path, sha256, trust: bool, base_url, progress: bool) -> Path:
     name = ARCHIVES[info.name]; d = root / 'DIV2K'; recorded = read_sums(root).get(name)
     sha256 = sha256.lower().strip() if sha256 else None
+    size, published = PUBLISHED.get(name, (None, None))
+    if sha256 and published and sha256 != published:
+        raise IdartsError(f"{info.name}: the published sha256 of {name} is {published}, but --sha256 {sha256} was given; "
+                          f"drop --sha256 (the published hash is checked anyway)")
     if sha256 and recorded and sha256 != recorded:
         raise IdartsError(f"{_sums_path(root)}: records sha256 {recorded} for {name}, but --sha256 {sha256} was given; "
                           f"fix or delete the recorded line if you are sure")
-    expected = sha256 or recorded
+    expected = sha256 or published or recorded
     if expected is None and not trust:
         raise IdartsError(f"{info.name}: idarts does not know the sha256 of {name}; pass --sha256 HASH (from a source you trust) "
                           f"or --trust-on-first-use to accept the downloaded file and record its hash in {_sums_path(root)}")
-    url = f"{(base_url or DIV2K_BASE).rstrip('/')}/{name}"
-    arch = download_file(url, d / name, expected, progress=progress)
+    url = f"{(mirror_url(base_url) or DIV2K_BASE).rstrip('/')}/{name}"
+    arch = download_file(url, d / name, expected, progress=progress, size=size if expected == published else None)
     h = expected or sha256_file(arch)
     if recorded != h: _record_sum(root, name, h)
     tmpd = Path(tempfile.mkdtemp(dir=d, prefix='.extract-'))
@@ -217,7 +234,8 @@ def download_dataset(name: str, root=None, sha256: str | None = None, trust: boo
                      progress: bool = True, workers: int = 8) -> Path:
     """Download data set `name` into its folder under `root` (default: the data root) and return the folder.
     Manifest sets: per file, verified against `idarts/manifest.tsv`. DIV2K archives: verified against `sha256`
-    or the hash recorded in `<root>/DIV2K/SHA256SUMS`; `trust=True` accepts and records an unknown hash."""
+    or the hash recorded in `<root>/DIV2K/SHA256SUMS` or the published one (`PUBLISHED`); `trust=True` accepts and records an
+    unknown hash. `base_url` (default `$IDARTS_DOWNLOAD_URL`) points the downloads at a mirror."""
     info = _info(name); root = Path(data_root() if root is None else root)
     if info.name in ARCHIVES:
         out = root / info.rel_path

@@ -135,7 +135,12 @@ def test_incomplete_dataset(tmp_path):
 
 def test_data_root_env(monkeypatch, tmp_path):
     monkeypatch.setenv('IDARTS_DATA', str(tmp_path)); assert data_root() == tmp_path
-    monkeypatch.delenv('IDARTS_DATA'); assert data_root() == Path('data')
+    monkeypatch.delenv('IDARTS_DATA')
+    repo = Path(__file__).resolve().parents[1]
+    assert data_root() == repo / 'data'                     # the checkout's data/, whatever the working directory
+    monkeypatch.chdir(repo / 'nbs'); assert data_root() == repo / 'data'   # JupyterLab runs notebooks in nbs/
+    monkeypatch.setenv('IDARTS_DATA', 'rel'); assert data_root() == repo / 'nbs' / 'rel'   # always absolute
+    _err(lambda: list_images('Set5', tmp_path / 'empty', fetch=False), f'not found at {tmp_path}/empty/benchmark/Set5/HR')
 
 
 def test_split_too_few(tmp_path):

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from idarts.core import IdartsError
-from idarts.download import (download_dataset, download_file, manifest_rows, read_sums, safe_extract, sha256_file)
+from idarts import download
+from idarts.data import data_root, ensure_dataset, list_images
+from idarts.download import (PUBLISHED, download_dataset, download_file, manifest_rows, read_sums, safe_extract, sha256_file)
 
 DATA = Path(os.environ.get('IDARTS_DATA', Path(__file__).resolve().parents[2] / 'shared' / 'data'))
 
@@ -164,11 +166,47 @@ def test_tar_slip_refused(tmp_path):
     assert (ok / 's' / 'l').read_bytes() == b'1'
 
 
-def test_div2k_hash_rules(srv, tmp_path):
+def _valid_zip(n=100):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, 'w') as z:
-        for i in range(801, 901): z.writestr(f'DIV2K_valid_HR/{i:04d}.png', b'png%d' % i)
-    arch = buf.getvalue(); h = hashlib.sha256(arch).hexdigest()
+        for i in range(801, 801 + n): z.writestr(f'DIV2K_valid_HR/{i:04d}.png', b'png%d' % i)
+    return buf.getvalue()
+
+
+def test_div2k_published_hashes():
+    assert PUBLISHED == {'DIV2K_train_HR.zip': (3530603713, '9d0b9c463f6e35b6c62cc6a930ee2224f670b34c1df841a57670f9acf0f6c335'),
+                         'DIV2K_valid_HR.zip': (448993893, '20dd31fd84d777bc1cf5d6b7654a3f569c0aec74458ae094122ad1d0489900fc')}
+
+
+def test_div2k_not_published_archive_refused(srv, tmp_path):
+    srv.files['/DIV2K_valid_HR.zip'] = _valid_zip(); root = tmp_path / 'data'
+    with pytest.raises(IdartsError, match='not the expected 448993893'):   # no flag needed: the published size/hash decide
+        download_dataset('DIV2K_valid', root=root, base_url=srv.url, progress=False)
+    assert not list((root / 'DIV2K').glob('*.zip*')) and read_sums(root) == {} and len(srv.log) == 1
+    with pytest.raises(IdartsError, match='published sha256'):
+        download_dataset('DIV2K_valid', root=root, sha256='ab' * 32, base_url=srv.url, progress=False)
+    assert len(srv.log) == 1
+
+
+def test_div2k_published_verified_and_resumed(srv, tmp_path, monkeypatch):
+    arch = _valid_zip(); h = hashlib.sha256(arch).hexdigest(); root = tmp_path / 'data'
+    monkeypatch.setitem(PUBLISHED, 'DIV2K_valid_HR.zip', (len(arch), h))   # the fake archive plays the published one
+    srv.files['/DIV2K_valid_HR.zip'] = arch; srv.cut = len(arch) // 3
+    with pytest.raises(IdartsError, match='rerun the same command to resume'):
+        download_dataset('DIV2K_valid', root=root, base_url=srv.url, progress=False)
+    srv.cut = None
+    d = download_dataset('DIV2K_valid', root=root, base_url=srv.url, progress=False)
+    assert srv.log[-1] == ('/DIV2K_valid_HR.zip', len(arch) // 3, len(arch) - len(arch) // 3)   # resumed
+    assert len(list(d.glob('*.png'))) == 100 and read_sums(root) == {'DIV2K_valid_HR.zip': h}
+    assert not (root / 'DIV2K' / 'DIV2K_valid_HR.zip').exists() and not list((root / 'DIV2K').glob('.extract-*'))
+    (d / '0801.png').unlink(); srv.files['/DIV2K_valid_HR.zip'] = arch[:-4] + b'XXXX'   # same size, other bytes
+    with pytest.raises(IdartsError, match='tampered or corrupted'):
+        download_dataset('DIV2K_valid', root=root, trust=True, base_url=srv.url, progress=False)
+
+
+def test_div2k_hash_rules_without_published(srv, tmp_path, monkeypatch):
+    monkeypatch.setattr(download, 'PUBLISHED', {})   # an archive whose hash is not published: the user decides
+    arch = _valid_zip(); h = hashlib.sha256(arch).hexdigest()
     srv.files['/DIV2K_valid_HR.zip'] = arch; root = tmp_path / 'data'
     with pytest.raises(IdartsError, match='--sha256 HASH.*--trust-on-first-use'):
         download_dataset('DIV2K_valid', root=root, base_url=srv.url, progress=False)
@@ -178,7 +216,6 @@ def test_div2k_hash_rules(srv, tmp_path):
     assert not list((root / 'DIV2K').glob('*.zip*')) and read_sums(root) == {}
     d = download_dataset('DIV2K_valid', root=root, sha256=h.upper(), base_url=srv.url, progress=False)
     assert len(list(d.glob('*.png'))) == 100 and read_sums(root) == {'DIV2K_valid_HR.zip': h}
-    assert not (root / 'DIV2K' / 'DIV2K_valid_HR.zip').exists() and not list((root / 'DIV2K').glob('.extract-*'))
     # later downloads enforce the recorded hash, even with --trust-on-first-use
     (d / '0801.png').unlink(); srv.files['/DIV2K_valid_HR.zip'] = arch[:-4] + b'XXXX'
     with pytest.raises(IdartsError, match='tampered or corrupted'):
@@ -187,7 +224,8 @@ def test_div2k_hash_rules(srv, tmp_path):
     assert len(list(download_dataset('DIV2K_valid', root=root, trust=True, base_url=srv.url, progress=False).glob('*.png'))) == 100
 
 
-def test_trust_on_first_use_records(srv, tmp_path):
+def test_trust_on_first_use_records(srv, tmp_path, monkeypatch):
+    monkeypatch.setattr(download, 'PUBLISHED', {})
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, 'w') as z:
         for i in range(1, 801): z.writestr(f'DIV2K_train_HR/{i:04d}.png', b'p')
@@ -195,6 +233,55 @@ def test_trust_on_first_use_records(srv, tmp_path):
     download_dataset('DIV2K', root=root, trust=True, base_url=srv.url, progress=False)
     line = (root / 'DIV2K' / 'SHA256SUMS').read_text()
     assert line == f"{hashlib.sha256(buf.getvalue()).hexdigest()}  DIV2K_train_HR.zip\n"
+
+
+def _serve_set(srv, name):
+    rows = manifest_rows(name)
+    srv.files.update({f"/{r['source_repo']}/HEAD/{r['source_path']}": (DATA / r['path']).read_bytes() for r in rows})
+    return rows
+
+
+@pytest.mark.skipif(not (DATA / 'benchmark' / 'Set5').is_dir(), reason='needs the shared data (IDARTS_DATA)')
+def test_fetch_on_demand(srv, tmp_path, monkeypatch):
+    "A stage's `list_images` fetches a missing set from the mirror (verified), resumes an incomplete one, and never with IDARTS_OFFLINE=1."
+    rows = _serve_set(srv, 'Set5'); root = tmp_path / 'data'
+    monkeypatch.setenv('IDARTS_DOWNLOAD_URL', srv.url); monkeypatch.setenv('IDARTS_DATA', str(root))
+    monkeypatch.setenv('IDARTS_OFFLINE', '1')
+    with pytest.raises(IdartsError, match=f'Set5: not found at {root}/benchmark/Set5/HR; run `idarts data download Set5`') as e:
+        list_images('Set5')
+    assert '\n' not in str(e.value) and srv.log == []
+    monkeypatch.delenv('IDARTS_OFFLINE')
+    assert [p.name for p in list_images('Set5')] == ['baby.png', 'bird.png', 'butterfly.png', 'head.png', 'woman.png']
+    assert all(sha256_file(root / r['path']) == r['sha256'] for r in rows) and len(srv.log) == len(rows)
+    (root / 'benchmark/Set5/HR/bird.png').unlink()          # incomplete (an interrupted earlier fetch): only the gap travels
+    assert len(list_images('Set5')) == 5 and srv.log[-1][0].endswith('bird.png') and len(srv.log) == len(rows) + 1
+    monkeypatch.setenv('IDARTS_OFFLINE', '0')                # '0' means online
+    (root / 'benchmark/Set5/HR/head.png').unlink(); assert len(list_images('Set5')) == 5
+    monkeypatch.setenv('IDARTS_OFFLINE', '1')                # offline: an incomplete set stays a warning
+    (root / 'benchmark/Set5/HR/baby.png').unlink()
+    with pytest.warns(UserWarning, match='found 4 images'): assert len(list_images('Set5')) == 4
+
+
+@pytest.mark.skipif(not (DATA / 'benchmark' / 'Set5').is_dir(), reason='needs the shared data (IDARTS_DATA)')
+def test_fetch_on_demand_parallel_stages_fetch_once(srv, tmp_path, monkeypatch):
+    rows = _serve_set(srv, 'Set5'); monkeypatch.setenv('IDARTS_DOWNLOAD_URL', srv.url); monkeypatch.delenv('IDARTS_OFFLINE', raising=False)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(3) as ex: got = list(ex.map(lambda _: len(list_images('Set5', root=tmp_path)), range(3)))
+    assert got == [5, 5, 5] and sorted(p for p, *_ in srv.log) == sorted({p for p, *_ in srv.log})   # every file once
+
+
+def test_fetch_on_demand_tampered_and_misplaced(srv, tmp_path, monkeypatch):
+    monkeypatch.setenv('IDARTS_DOWNLOAD_URL', srv.url); monkeypatch.delenv('IDARTS_OFFLINE', raising=False)
+    rows = manifest_rows('T91')
+    srv.files.update({f"/{r['source_repo']}/HEAD/{r['source_path']}": b'not the image' for r in rows})
+    with pytest.raises(IdartsError, match=r'T91: 91 of 91 files failed.*tampered or corrupted'):
+        list_images('T91', root=tmp_path)
+    assert not list(tmp_path.rglob('*.bmp'))                 # nothing unverified is kept
+    mine = tmp_path / 'mine'; (mine / 'T91').mkdir(parents=True); (mine / 'T91' / 't1.bmp').write_bytes(b'x')   # misplaced
+    n = len(srv.log)
+    with pytest.raises(IdartsError, match='wrong layout'): list_images('T91', root=mine)
+    assert len(srv.log) == n                                 # misplaced images are reported, not re-downloaded
+    with pytest.raises(IdartsError, match='manga109.org'): list_images('Manga109', root=tmp_path)   # not downloadable
 
 
 def test_bad_names(tmp_path):
