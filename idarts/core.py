@@ -146,7 +146,8 @@ def load_checkpoint(path, map_location='cpu') -> dict:
     if not path.exists(): raise IdartsError(f"{path}: checkpoint not found")
     try: return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
-        raise IdartsError(f"{path}: cannot read checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
+        why = (str(e).splitlines() or ['empty or truncated file'])[0][:120]   # a zero-byte file raises with no message
+        raise IdartsError(f"{path}: cannot read checkpoint ({type(e).__name__}: {why}); "
                           f"use {path.name}.prev if present, or rerun") from None
 
 # %% ../nbs/00_core.ipynb #a2ed635f
