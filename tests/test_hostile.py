@@ -84,10 +84,8 @@ def test_bad_input_is_one_line(tmp_path, args, words):
     (tmp_path/'file').write_text('x'); (tmp_path/'bin.json').write_bytes(b'\x89PNG\r\n\x1a\n\xff\xfe')
     g = json.loads(json.dumps(GENO)); g['normal'][3][1] = 1.7; (tmp_path/'g17.json').write_text(json.dumps(g))
     _img(tmp_path/'a.png', 10, 12)
-    t0 = time.time()
     one_line(idarts(*[a.format(t=tmp_path) for a in args]), *words)
     assert not (tmp_path/'r'/'log.jsonl').exists()       # refused before any work
-    assert time.time() - t0 < 60
 
 
 def test_zero_byte_checkpoint_is_one_line(tmp_path):
