@@ -422,11 +422,13 @@ def main(argv=None) -> int:
     ap.add_argument('--out', required=True, help='run directory')
     ap.add_argument('--resume', action='store_true', help='continue the run in --out from its checkpoint')
     ap.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
+    ap.add_argument('--overwrite', action='store_true', help='move an earlier run in --out aside (to <out>.old-<time>) first')
     args = ap.parse_args(argv)
     try:
         d = load_json(args.config)
         if isinstance(d, dict) and 'kind' in d and 'config' in d: d = d['config']
-        train(config_from_dict(TrainConfig, d), args.out, resume=args.resume, progress=not args.quiet)
+        train(config_from_dict(TrainConfig, d), args.out, resume=args.resume, progress=not args.quiet,
+              overwrite=args.overwrite)
     except IdartsError as e:
         print(f"idarts: error: {e}", file=sys.stderr); return 2
     return 0
