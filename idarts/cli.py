@@ -52,12 +52,18 @@ def run_config(cls, args, named: dict):
     "The config of a new run (profile + named flags + --set), or the saved one when `args.resume` is given."
     over = {**{k: v for k, v in named.items() if v is not None}, **parse_overrides(cls, getattr(args, 'set', None))}
     if getattr(args, 'resume', None):
-        saved = load_json(Path(args.resume)/'config.json')
+        rd = Path(args.resume)
+        if rd.exists() and not rd.is_dir():
+            raise IdartsError(f"--resume {rd}: is a file, not a run directory; give the directory that holds the run's config.json")
+        if not (rd/'config.json').exists():
+            raise IdartsError(f"--resume {rd}: no config.json there, so not a run directory; give a run's directory or start one with --out")
+        saved = load_json(rd/'config.json')
         if over: raise IdartsError(f"--resume {args.resume}: the run keeps its saved config; drop {sorted(over)} or start a new run with --out")
-        return config_from_dict(cls, saved['config']), Path(args.resume), True
+        if not isinstance(saved, dict) or not isinstance(saved.get('config'), dict):
+            raise IdartsError(f"{rd/'config.json'}: not a run config (no 'config' object); give a directory written by idarts")
+        return config_from_dict(cls, saved['config']), rd, True
     if not args.out: raise IdartsError("give --out RUN_DIR for a new run (or --resume RUN_DIR to continue one)")
-    if (Path(args.out)/'checkpoint.pt').exists():
-        raise IdartsError(f"{args.out} already holds a run; continue it with --resume {args.out} or choose another --out")
+    # an --out that holds an earlier run is refused (or moved aside with --overwrite) by the run-directory layer
     return make_config(cls, args.profile, **over), Path(args.out), False
 
 # %% ../nbs/11_cli.ipynb #ecdcf3d5
@@ -94,7 +100,7 @@ def cmd_search(args):
     named = dict(space=args.space, scale=args.scale, seed=args.seed, order=args.order,
                  data=tuple(args.data.split(',')) if args.data else None)
     cfg, out, resume = run_config(SearchConfig, args, named)
-    g = search(cfg, out, resume=resume, progress=not args.quiet)
+    g = search(cfg, out, resume=resume, progress=not args.quiet, overwrite=args.overwrite)
     print(f"genotype: {g}\nrun dir: {out}")
 
 def cmd_train(args):
@@ -102,19 +108,22 @@ def cmd_train(args):
     named = dict(arch=args.arch, genotype=args.genotype, cells=args.cells, channels=args.channels, scale=args.scale,
                  seed=args.seed, data=tuple(args.data.split(',')) if args.data else None)
     cfg, out, resume = run_config(TrainConfig, args, named)
-    train(cfg, out, resume=resume, progress=not args.quiet)
+    train(cfg, out, resume=resume, progress=not args.quiet, overwrite=args.overwrite)
     print(f"run dir: {out}")
 
-def _ints(s): return [int(x) for x in s.split(',') if x]
+def _ints(s, what='--scales'):
+    try: return [int(x) for x in s.split(',') if x.strip()]
+    except ValueError: raise IdartsError(f"{what} {s}: expected comma-separated whole numbers like 2,3,4") from None
 
 def cmd_eval(args):
     from idarts.evaluate import run_eval
     run_eval(args.model, sets=args.sets.split(','), scales=_ints(args.scales), out=args.out, per_image_out=args.per_image,
-             self_ensemble=args.self_ensemble, tile=args.tile, device=args.device)
+             self_ensemble=args.self_ensemble, tile=args.tile, device=args.device, overwrite=args.overwrite)
 
 def cmd_upscale(args):
     from idarts.evaluate import upscale_files
-    for p in upscale_files(args.inputs, args.model, args.out, scale=args.scale, tile=args.tile or None, self_ensemble=args.self_ensemble, device=args.device):
+    for p in upscale_files(args.inputs, args.model, args.out, scale=args.scale, tile=args.tile or None, self_ensemble=args.self_ensemble,
+                           device=args.device, overwrite=args.overwrite):
         print(p)
 
 def cmd_reproduce(args):
@@ -122,11 +131,27 @@ def cmd_reproduce(args):
     reproduce(profile=args.profile, force=args.force, stages=args.stages.split(',') if args.stages else None, jobs=args.jobs)
 
 # %% ../nbs/11_cli.ipynb #3993239f
+class _Parser(argparse.ArgumentParser):
+    "argparse, with a usage error as one line (`idarts: error: <what>; <what to do>`, exit 2) like every other error."
+    def error(self, message):
+        print(f"idarts: error: {message}; see {self.prog} --help", file=sys.stderr); sys.exit(2)
+
+def _count(lo: int):
+    "An argparse type: a whole number >= `lo`."
+    def conv(text):
+        try: v = int(text)
+        except ValueError: raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if v < lo: raise argparse.ArgumentTypeError(f"{v} is below {lo}")
+        return v
+    conv.__name__ = f'integer >= {lo}'
+    return conv
+
 def _run_flags(p, profile_default='cpu'):
     p.add_argument('--profile', default=profile_default, help='smoke | cpu | paper (default: %(default)s)')
     p.add_argument('--out', help='new run directory')
     p.add_argument('--resume', metavar='RUN_DIR', help='continue the run in RUN_DIR from its last checkpoint')
-    p.add_argument('--seed', type=int)
+    p.add_argument('--seed', type=_count(0))
+    p.add_argument('--overwrite', action='store_true', help='move an earlier run in --out aside (to <out>.old-<time>) and start anew')
     p.add_argument('--scale', type=int, choices=(2, 3, 4))
     p.add_argument('--data', help='comma-separated training sets, e.g. T91,BSD200 (default: the profile\'s)')
     p.add_argument('--set', action='append', metavar='KEY=VALUE', help='override any config field (repeatable)')
@@ -134,7 +159,7 @@ def _run_flags(p, profile_default='cpu'):
 
 def build_parser() -> argparse.ArgumentParser:
     "The `idarts` argument parser (built on demand, never at import)."
-    ap = argparse.ArgumentParser(prog='idarts', description='Improved DARTS for single image super-resolution.')
+    ap = _Parser(prog='idarts', description='Improved DARTS for single image super-resolution.')
     sub = ap.add_subparsers(dest='cmd', required=True)
 
     d = sub.add_parser('data', help='list, download and prepare data sets')
@@ -151,8 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser('info', help='parameters and multiply-accumulates of a network')
     i.add_argument('--model', choices=('edsr', 'edsr-baseline'))
     i.add_argument('--genotype', help='genotype.json of a searched cell')
-    i.add_argument('--cells', type=int, default=20); i.add_argument('--channels', type=int, default=256)
-    i.add_argument('--scale', type=int, default=4, choices=(2, 3, 4)); i.add_argument('--input', type=int, default=192, help='input side in pixels')
+    i.add_argument('--cells', type=_count(1), default=20); i.add_argument('--channels', type=_count(1), default=256)
+    i.add_argument('--scale', type=int, default=4, choices=(2, 3, 4)); i.add_argument('--input', type=_count(1), default=192, help='input side in pixels')
 
     s = sub.add_parser('search', help='differentiable architecture search')
     s.add_argument('--space', help='original | improved | an ablation (see idarts.ops.SPACES)')
@@ -161,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser('train', help='train an SR network from a genotype (or EDSR)')
     t.add_argument('--genotype', help='genotype.json'); t.add_argument('--arch', choices=('darts', 'edsr', 'edsr-baseline'))
-    t.add_argument('--cells', type=int); t.add_argument('--channels', type=int)
+    t.add_argument('--cells', type=_count(1)); t.add_argument('--channels', type=_count(1))
     _run_flags(t)
 
     e = sub.add_parser('eval', help='PSNR/SSIM on benchmark sets with the standard protocol')
@@ -169,20 +194,22 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument('--sets', default='Set5,Set14,B100,Urban100'); e.add_argument('--scales', default='4')
     e.add_argument('--out', help='results CSV'); e.add_argument('--per-image', help='per-image CSV')
     e.add_argument('--self-ensemble', action='store_true', help='x8 geometric self-ensemble')
-    e.add_argument('--tile', type=int, help='tile size (LR pixels) for bounded memory')
+    e.add_argument('--tile', type=_count(1), help='tile size (LR pixels) for bounded memory')
+    e.add_argument('--overwrite', action='store_true', help='replace existing CSV files')
     e.add_argument('--device', default='auto')
 
     u = sub.add_parser('upscale', help='upscale your own images')
     u.add_argument('inputs', nargs='+'); u.add_argument('--model', required=True); u.add_argument('--out', required=True)
     u.add_argument('--scale', type=int, choices=(2, 3, 4), help="with --model bicubic (a trained model knows its scale)")
-    u.add_argument('--tile', type=int, default=256, help='tile size in LR pixels (bounded memory); 0 = whole image')
+    u.add_argument('--tile', type=_count(0), default=256, help='tile size in LR pixels (bounded memory); 0 = whole image')
     u.add_argument('--self-ensemble', action='store_true')
+    u.add_argument('--overwrite', action='store_true', help='replace existing outputs (never an input)')
     u.add_argument('--device', default='auto')
 
     r = sub.add_parser('reproduce', help='regenerate every figure and table of a profile')
     r.add_argument('--profile', default='cpu'); r.add_argument('--force', action='store_true')
     r.add_argument('--stages', help='comma-separated subset of stages')
-    r.add_argument('--jobs', type=int, help='stages run side by side (default: 2, or 1 on a single core)')
+    r.add_argument('--jobs', type=_count(1), help='stages run side by side (default: 2, or 1 on a single core)')
     return ap
 
 HANDLERS = dict(data=cmd_data, info=cmd_info, search=cmd_search, train=cmd_train, eval=cmd_eval,
@@ -195,6 +222,9 @@ def main(argv=None) -> int:
         HANDLERS[args.cmd](args)
     except IdartsError as e:
         print(f"idarts: error: {e}", file=sys.stderr); return 2
+    except OSError as e:   # a path we cannot read or write that no check above caught: still one line, no traceback
+        where = f"{e.filename}: " if getattr(e, 'filename', None) else ''
+        print(f"idarts: error: {where}{e.strerror or e}; check the path and its permissions", file=sys.stderr); return 2
     except KeyboardInterrupt:
         print("idarts: interrupted", file=sys.stderr); return 130
     return 0

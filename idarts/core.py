@@ -98,11 +98,16 @@ def config_hash(cfg) -> str:
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 # %% ../nbs/00_core.ipynb #3dd37610
+def _umask() -> int:
+    "The process umask (read without changing it for long)."
+    m = os.umask(0o22); os.umask(m); return m
+
 def atomic_write_bytes(path, data: bytes):
-    "Write `data` to `path` atomically (temp file in the same folder, fsync, rename)."
+    "Write `data` to `path` atomically (temp file in the same folder, fsync, rename); the file gets the user's umask."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
+        os.fchmod(fd, 0o666 & ~_umask())   # mkstemp makes 0600; a plain open() would give 0666 & ~umask
         with os.fdopen(fd, 'wb') as f:
             f.write(data); f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -115,10 +120,14 @@ def save_json(obj, path, indent=2):
     atomic_write_bytes(path, (json.dumps(_jsonable(obj), indent=indent) + '\n').encode())
 
 def load_json(path):
-    "Read a JSON file, with a one-line error naming the file when it is missing or malformed."
+    "Read a JSON file, with a one-line error naming the file when it is missing, unreadable or malformed."
     path = Path(path)
-    try: return json.loads(path.read_text())
-    except FileNotFoundError: raise IdartsError(f"{path}: file not found") from None
+    try: return json.loads(path.read_bytes().decode('utf-8'))
+    except FileNotFoundError: raise IdartsError(f"{path}: file not found; check the path") from None
+    except IsADirectoryError: raise IdartsError(f"{path}: is a directory, not a JSON file; give the file inside it") from None
+    except NotADirectoryError: raise IdartsError(f"{path}: a parent of this path is a file, not a directory; check the path") from None
+    except PermissionError: raise IdartsError(f"{path}: permission denied; make the file readable") from None
+    except UnicodeDecodeError: raise IdartsError(f"{path}: not UTF-8 text (a binary file?); give a JSON file") from None
     except json.JSONDecodeError as e: raise IdartsError(f"{path}: not valid JSON ({e}); regenerate or fix the file") from None
 
 # %% ../nbs/00_core.ipynb #bf4d0567
@@ -137,7 +146,8 @@ def load_checkpoint(path, map_location='cpu') -> dict:
     if not path.exists(): raise IdartsError(f"{path}: checkpoint not found")
     try: return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
-        raise IdartsError(f"{path}: cannot read checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
+        why = (str(e).splitlines() or ['empty or truncated file'])[0][:120]   # a zero-byte file raises with no message
+        raise IdartsError(f"{path}: cannot read checkpoint ({type(e).__name__}: {why}); "
                           f"use {path.name}.prev if present, or rerun") from None
 
 # %% ../nbs/00_core.ipynb #a2ed635f

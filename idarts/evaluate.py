@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_evaluate.ipynb #8e7913fe
 from __future__ import annotations
-import csv, io, math, time
+import csv, io, math, os, struct, tempfile, time, zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -14,13 +14,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import IdartsError, atomic_write_bytes, get_device
+from .core import IdartsError, _umask, atomic_write_bytes, get_device
 from .data import DATASETS, _expand_paths, _info, data_root, imresize, list_images, load_image, modcrop, save_image
 from .metrics import evaluate_pair, gray_output
+from .rundir import ensure_dir
 
 # %% auto #0
-__all__ = ['PAPER_BICUBIC_X4', 'LITERATURE_BICUBIC', 'Method', 'bicubic_method', 'model_method', 'evaluate_sets', 'write_csv',
-           'read_csv', 'format_table', 'run_eval', 'upscale_files']
+__all__ = ['SSIM_WINDOW', 'PAPER_BICUBIC_X4', 'LITERATURE_BICUBIC', 'Method', 'bicubic_method', 'model_method', 'evaluate_sets',
+           'write_csv', 'read_csv', 'format_table', 'run_eval', 'write_png', 'upscale_files']
 
 # %% ../nbs/10_evaluate.ipynb #07100883
 @dataclass
@@ -49,27 +50,34 @@ def _dihedral_inv(x: torch.Tensor, k: int) -> torch.Tensor:
     x = torch.rot90(x, -(k % 4), (-2, -1))
     return x.transpose(-2, -1) if k >= 4 else x
 
+def _tile_boxes(h: int, w: int, tile: int, overlap: int):
+    "`(y0, y1, x0, x1, py0, py1, px0, px1)`: each tile of `tile` LR pixels and the padded box (`overlap` pixels of context) it is computed on."
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+            yield y0, y1, x0, x1, max(0, y0 - overlap), min(h, y1 + overlap), max(0, x0 - overlap), min(w, x1 + overlap)
+
 def _tiled(f, x: torch.Tensor, scale: int, tile: int | None, overlap: int) -> torch.Tensor:
     "Apply `f` (h, w) -> (h s, w s) on tiles of `tile` LR pixels with `overlap` pixels of context; None: whole image."
     n, c, h, w = x.shape
     if tile is None or (h <= tile and w <= tile): return f(x)
     out = None
-    for y0 in range(0, h, tile):
-        for x0 in range(0, w, tile):
-            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
-            py0, px0, py1, px1 = max(0, y0 - overlap), max(0, x0 - overlap), min(h, y1 + overlap), min(w, x1 + overlap)
-            o = f(x[..., py0:py1, px0:px1])
-            if out is None: out = o.new_zeros(n, o.shape[1], h * scale, w * scale)
-            out[..., y0 * scale:y1 * scale, x0 * scale:x1 * scale] = \
-                o[..., (y0 - py0) * scale:(y1 - py0) * scale, (x0 - px0) * scale:(x1 - px0) * scale]
+    for y0, y1, x0, x1, py0, py1, px0, px1 in _tile_boxes(h, w, tile, overlap):
+        o = f(x[..., py0:py1, px0:px1])
+        if out is None: out = o.new_zeros(n, o.shape[1], h * scale, w * scale)
+        out[..., y0 * scale:y1 * scale, x0 * scale:x1 * scale] = \
+            o[..., (y0 - py0) * scale:(y1 - py0) * scale, (x0 - px0) * scale:(x1 - px0) * scale]
     return out
 
 def model_method(model: nn.Module, scale: int, device='auto', self_ensemble: bool = False, tile: int | None = None,
                  tile_overlap: int = 32, name: str | None = None) -> Method:
-    "Wrap a network ([0,1] `(N,3,h,w)` -> `(N,3,hs,ws)`) trained for `scale` as a `Method` (see above)."
+    """Wrap a network ([0,1] `(N,3,h,w)` -> `(N,3,hs,ws)`) trained for `scale` as a `Method` (see above). With `tile`, every
+    tile (with its overlap, and its 8 symmetries under `self_ensemble`) goes from uint8 LR straight into a preallocated uint8
+    output: peak memory is the 8-bit output plus one tile's working set, whatever the image size."""
     dev = get_device(device) if isinstance(device, str) else device
     model = model.to(dev).eval()
     if tile is not None and tile < 1: raise IdartsError(f"tile must be a positive number of LR pixels, got {tile}")
+    if tile_overlap < 0: raise IdartsError(f"tile_overlap must be >= 0 LR pixels, got {tile_overlap}")
 
     def run(x):
         o = model(x)
@@ -78,27 +86,49 @@ def model_method(model: nn.Module, scale: int, device='auto', self_ensemble: boo
                               f"is not x{scale}; is it a x{scale} model?")
         return o
 
-    @torch.inference_mode()
-    def upscale(lr: np.ndarray, s: int) -> np.ndarray:
-        lr = np.asarray(lr)
-        gray = lr.ndim == 2
-        a = np.repeat(lr[..., None], 3, 2) if gray else lr
-        x = torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].to(dev, torch.float32) / 255
+    def sr(x):   # [1,3,h,w] in [0,1] -> [1,3,hs,ws], averaged over the 8 symmetries with self_ensemble
         ks = range(8) if self_ensemble else [0]
-        y = sum(_dihedral_inv(_tiled(run, _dihedral(x, k), s, tile, tile_overlap), k) for k in ks) / len(ks)
+        return sum(_dihedral_inv(run(_dihedral(x, k)), k) for k in ks) / len(ks)
+
+    def tensor(a, gray):   # uint8 HxW(x3) -> [1,3,H,W] float in [0,1] on the device
+        a = np.repeat(a[..., None], 3, 2) if gray else a
+        return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].to(dev, torch.float32) / 255
+
+    def to_u8(y, gray):    # [1,3,H,W] -> uint8 HxW(x3)
         y = y[0].clamp(0, 1)
         if gray: y = gray_output(y[None])[0]
         u8 = (y * 255).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
         return u8[0] if gray else u8.transpose(1, 2, 0)
 
+    @torch.inference_mode()
+    def upscale(lr: np.ndarray, s: int) -> np.ndarray:
+        lr = np.asarray(lr); gray = lr.ndim == 2; h, w = lr.shape[:2]
+        if tile is None or (h <= tile and w <= tile): return to_u8(sr(tensor(lr, gray)), gray)
+        out = np.empty((h * s, w * s) + (() if gray else (3,)), np.uint8)
+        for y0, y1, x0, x1, py0, py1, px0, px1 in _tile_boxes(h, w, tile, tile_overlap):
+            o = sr(tensor(lr[py0:py1, px0:px1], gray))
+            o = o[..., (y0 - py0) * s:(y1 - py0) * s, (x0 - px0) * s:(x1 - px0) * s]
+            out[y0 * s:y1 * s, x0 * s:x1 * s] = to_u8(o, gray)
+        return out
+
     label = name or type(model).__name__ + ('+' if self_ensemble else '')
     return Method(label, upscale, scales=(scale,))
 
 # %% ../nbs/10_evaluate.ipynb #3e16f152
-def evaluate_sets(method: Method, sets, scales, root=None, per_image: bool = False,
-                  progress: bool = True) -> tuple[list[dict], list[dict]]:
+SSIM_WINDOW = 11
+
+def _check_size(p: Path, hr: np.ndarray, s: int):
+    "An image must keep an 11x11 SSIM window after the protocol shaves `s` pixels at each border."
+    h, w = hr.shape[:2]
+    if min(h, w) - 2 * s < SSIM_WINDOW:
+        raise IdartsError(f"{p}: {w}x{h} pixels is too small to score at x{s} (the protocol shaves {s} pixels per border and "
+                          f"SSIM needs {SSIM_WINDOW}x{SSIM_WINDOW} left); remove it from the set or use a smaller scale")
+
+def evaluate_sets(method: Method, sets, scales, root=None, per_image: bool = False, progress: bool = True,
+                  on_row: Callable | None = None) -> tuple[list[dict], list[dict]]:
     """Score `method` on benchmark `sets` at `scales`: rows `dict(set, scale, method, psnr, ssim, n_images)`
-    (means over images) and, when `per_image`, `dict(set, scale, method, image, psnr, ssim)` rows (else [])."""
+    (means over images) and, when `per_image`, `dict(set, scale, method, image, psnr, ssim)` rows (else []).
+    `on_row(rows, per)` is called after every (set, scale), so that results are saved as they come."""
     if isinstance(sets, str): sets = [sets]
     if isinstance(scales, int): scales = [scales]
     paths = {s: list_images(s, root, strict=True) for s in sets}   # fail early on a missing set
@@ -109,6 +139,7 @@ def evaluate_sets(method: Method, sets, scales, root=None, per_image: bool = Fal
             vals = []
             for p in tqdm(paths[st], desc=f"{method.name} {name} x{s}", leave=False, disable=not progress):
                 hr = modcrop(load_image(p), s)
+                _check_size(p, hr, s)
                 sr = method(imresize(hr, 1 / s), s)
                 if sr.shape != hr.shape:
                     raise IdartsError(f"{p}: {method.name} returned {sr.shape} for HR {hr.shape} at x{s}; the method must upscale exactly x{s}")
@@ -117,6 +148,7 @@ def evaluate_sets(method: Method, sets, scales, root=None, per_image: bool = Fal
                 if per_image: per.append(dict(set=name, scale=s, method=method.name, image=p.stem, psnr=ps, ssim=ss))
             rows.append(dict(set=name, scale=s, method=method.name, psnr=float(np.mean([v[0] for v in vals])),
                              ssim=float(np.mean([v[1] for v in vals])), n_images=len(vals)))
+            if on_row: on_row(rows, per)
     return rows, per
 
 # %% ../nbs/10_evaluate.ipynb #5478c4ed
@@ -159,12 +191,31 @@ def _load(model: str, device):
                           f"installation lacks ({e}); update idarts, or use --model bicubic") from None
     return load_model(model, device)
 
+def _check_out_file(path: Path, overwrite: bool):
+    "Fail before any work when results cannot be written to `path` (or it exists and `overwrite` is not given)."
+    if path.is_dir(): raise IdartsError(f"--out {path}: is a directory; give a file name such as {path/'results.csv'}")
+    if path.exists() and not overwrite: raise IdartsError(f"--out {path}: exists; pass --overwrite to replace it, or choose another file")
+    d = ensure_dir(path.parent, 'the folder of')
+    try:   # the real test of writability (os.access is blind to read-only mounts and some ACLs)
+        fd, probe = tempfile.mkstemp(dir=d, prefix=f'.{path.name}.', suffix='.probe'); os.close(fd); os.unlink(probe)
+    except OSError as e: raise IdartsError(f"--out {path}: cannot write there ({e.strerror}); choose a writable place") from None
+
 def run_eval(model: str, sets=('Set5', 'Set14', 'B100', 'Urban100'), scales=(4,), out=None, per_image_out=None,
-             self_ensemble: bool = False, tile: int | None = None, device='auto', root=None, progress: bool = True) -> list[dict]:
-    "Evaluate `model` ('bicubic', a run directory or a checkpoint) on `sets` x `scales`; print the table, write CSVs."
+             self_ensemble: bool = False, tile: int | None = None, device='auto', root=None, progress: bool = True,
+             overwrite: bool = False) -> list[dict]:
+    """Evaluate `model` ('bicubic', a run directory or a checkpoint) on `sets` x `scales`; print the table, write CSVs.
+    The CSVs are checked writable (and not already there, unless `overwrite`) before any work, and rewritten after every set and scale."""
     sets = [s for s in ([sets] if isinstance(sets, str) else sets) if s]
-    scales = [int(s) for s in ([scales] if isinstance(scales, int) else scales)]
+    scales = [s for s in ([scales] if isinstance(scales, int) else scales)]
     if not sets or not scales: raise IdartsError("nothing to evaluate: give at least one set (--sets) and one scale (--scales)")
+    for sc in scales:
+        if isinstance(sc, bool) or not isinstance(sc, int) or not 1 <= sc <= 8:
+            raise IdartsError(f"--scales {sc}: not a scale; use whole numbers from 2 to 4 (bicubic: 1 to 8)")
+    if tile is not None and (isinstance(tile, bool) or not isinstance(tile, int) or tile < 1):
+        raise IdartsError(f"--tile {tile}: must be a whole number of LR pixels >= 1")
+    outs = [Path(o) for o in (out, per_image_out) if o]
+    if len(outs) == 2 and outs[0].resolve() == outs[1].resolve(): raise IdartsError(f"--out and --per-image are both {outs[0]}; give two files")
+    for o in outs: _check_out_file(o, overwrite)
     for st in sets:
         if _info(st).kind != 'benchmark': raise IdartsError(f"{st} is a training set; evaluate on benchmark sets: "
                                                            f"{', '.join(n for n, d in DATASETS.items() if d.kind == 'benchmark')}")
@@ -177,17 +228,54 @@ def run_eval(model: str, sets=('Set5', 'Set14', 'B100', 'Urban100'), scales=(4,)
             raise IdartsError(f"{model} is a x{s} model; evaluate it with --scales {s}")
         method = model_method(net, s, device=device, self_ensemble=self_ensemble, tile=tile,
                               name=meta.get('name', Path(model).stem) + ('+' if self_ensemble else ''))
-    rows, per = evaluate_sets(method, sets, scales, root=root, per_image=per_image_out is not None, progress=progress)
+    def save(rows, per):   # after every (set, scale): a late failure loses nothing already scored
+        if out: write_csv(rows, out)
+        if per_image_out: write_csv(per, per_image_out)
+    rows, per = evaluate_sets(method, sets, scales, root=root, per_image=per_image_out is not None, progress=progress, on_row=save)
     print(format_table(rows))
-    if out: print(f"wrote {write_csv(rows, out)}")
-    if per_image_out: print(f"wrote {write_csv(per, per_image_out)}")
+    for o in outs: print(f"wrote {o}")
     return rows
 
 # %% ../nbs/10_evaluate.ipynb #7e910826
+def _png_chunk(f, kind: bytes, data: bytes):
+    f.write(struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
+
+def write_png(img: np.ndarray, path, rows: int = 64, level: int = 6) -> Path:
+    """Write a uint8 `HxW` or `HxWx3` array as PNG, streaming `rows` rows at a time (no second copy of a huge image),
+    into a temporary file that is renamed over `path` once complete (with the user's umask)."""
+    img = np.asarray(img); path = Path(path)
+    if img.ndim == 3 and img.shape[2] == 1: img = img[..., 0]
+    if img.dtype != np.uint8 or not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)):
+        raise ValueError(f"write_png needs uint8 HxW or HxWx3, got {img.dtype} {img.shape}")
+    h, w = img.shape[:2]; c = 1 if img.ndim == 2 else 3
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, 'wb') as f:
+            f.write(b'\x89PNG\r\n\x1a\n')
+            _png_chunk(f, b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0 if c == 1 else 2, 0, 0, 0))
+            z = zlib.compressobj(level)
+            for r0 in range(0, h, rows):
+                a = img[r0:r0 + rows].reshape(-1, w * c)
+                d = np.empty((len(a), w * c + 1), np.uint8); d[:, 0] = 1          # filter 1 (Sub): byte - byte one pixel left
+                d[:, 1:c + 1] = a[:, :c]; np.subtract(a[:, c:], a[:, :-c], out=d[:, c + 1:])
+                data = z.compress(d.tobytes())
+                if data: _png_chunk(f, b'IDAT', data)
+            _png_chunk(f, b'IDAT', z.flush()); _png_chunk(f, b'IEND', b'')
+            f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp): os.unlink(tmp)
+        raise
+    return path
+
 def upscale_files(paths, model, out_dir, scale: int | None = None, tile: int | None = 256, self_ensemble: bool = False,
-                  device='auto', tile_overlap: int = 32, progress: bool = True) -> list[Path]:
-    "Upscale image files (or folders of them) with `model` ('bicubic', a run or checkpoint, or a `Method`); returns the written paths."
-    files = _expand_paths(paths); out_dir = Path(out_dir)
+                  device='auto', tile_overlap: int = 32, progress: bool = True, overwrite: bool = False) -> list[Path]:
+    """Upscale image files (or folders of them) with `model` ('bicubic', a run or checkpoint, or a `Method`); returns the written paths.
+    An input is never written over; an existing output only with `overwrite`; every output is checked before any work."""
+    files = _expand_paths(paths)
+    if tile is not None and (isinstance(tile, bool) or not isinstance(tile, int) or tile < 1):
+        raise IdartsError(f"--tile {tile}: must be a whole number of LR pixels >= 1 (or 0 on the command line: whole image)")
     if isinstance(model, Method):
         method = model; s = scale or (model.scales[0] if len(model.scales) == 1 else 4)
     elif str(model).lower() == 'bicubic':
@@ -197,12 +285,19 @@ def upscale_files(paths, model, out_dir, scale: int | None = None, tile: int | N
         if scale is not None and int(scale) != s: raise IdartsError(f"{model} is a x{s} model, asked for x{scale}")
         method = model_method(net, s, device=device, self_ensemble=self_ensemble, tile=tile, tile_overlap=tile_overlap,
                               name=meta.get('name'))
+    out_dir = ensure_dir(out_dir)
+    inputs = {p.resolve() for p in files}
     dests = {}
     for p in files:
         d = out_dir / f"{p.stem}_x{s}.png"
         if d in dests: raise IdartsError(f"{dests[d]} and {p} would both be written to {d}; rename one of them")
+        if d.resolve() in inputs:
+            raise IdartsError(f"{d}: is one of the inputs and would be written over by the result of {p.name}; "
+                              f"choose an --out folder that does not hold your inputs")
+        if d.exists() and not overwrite:
+            raise IdartsError(f"{d}: exists; pass --overwrite to replace it, or choose another --out")
         dests[d] = p
     done = []
     for d, p in tqdm(dests.items(), desc=f"{method.name} x{s}", disable=not progress, leave=False):
-        done.append(save_image(method(load_image(p), s), d))
+        done.append(write_png(method(load_image(p), s), d))
     return done

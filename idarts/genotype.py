@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -18,6 +19,11 @@ __all__ = ['Genotype', 'skip_count', 'edge_index', 'derive_normal', 'derive_geno
            'plot_genotype']
 
 # %% ../nbs/04_genotype.ipynb #b27061c0
+def _node(j) -> int:
+    "A node index: an integer only (1.7, '1' or true are refused, not rounded)."
+    if isinstance(j, bool) or not isinstance(j, (int, np.integer)): raise ValueError(f"node index {j!r} is not an integer")
+    return int(j)
+
 @dataclass
 class Genotype:
     "A derived normal cell: 8 (op, input node) pairs, the output nodes and the search space."
@@ -26,8 +32,8 @@ class Genotype:
     space: str = 'improved'
 
     def __post_init__(self):
-        self.normal = [(str(o), int(j)) for o, j in self.normal]
-        self.concat = [int(c) for c in self.concat]
+        self.normal = [(str(o), _node(j)) for o, j in self.normal]
+        self.concat = [_node(c) for c in self.concat]
 
     def validate(self, source='genotype'):
         "Raise `IdartsError` (naming `source`) unless this is a well-formed cell of a known space."
@@ -57,8 +63,8 @@ class Genotype:
         bad = set(d) - {'normal', 'concat', 'space', 'reduce', 'reduce_concat'}
         if bad: raise IdartsError(f"{source}: unknown genotype keys {sorted(bad)}")
         try: g = cls(normal=d['normal'], concat=d.get('concat', [2, 3, 4, 5]), space=d.get('space', 'improved'))
-        except (TypeError, ValueError):
-            raise IdartsError(f"{source}: 'normal' must be a list of [op name, input node] pairs") from None
+        except (TypeError, ValueError) as e:
+            raise IdartsError(f"{source}: 'normal' must be a list of [op name, integer input node] pairs ({e}); fix the file") from None
         return g.validate(source)
 
     def to_json(self, path):

@@ -194,14 +194,19 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
 
 # %% ../nbs/12_reproduce.ipynb #d671f848
 def start_or_resume(out, cfg) -> bool:
-    "True when `out` holds a checkpoint of the same config (resume); otherwise makes room for a new run."
+    """True when `out` holds a checkpoint of the same config (resume); otherwise an earlier run there is moved aside to
+    `<out>.old` (or `<out>.old-<time>` when that exists: nothing is ever deleted; refused while another process holds
+    the run) and a new run can start."""
     from idarts.core import config_dict
+    from idarts.rundir import RunLock, aside_name, run_files
     out = Path(out)
     if (out/'checkpoint.pt').exists() and (out/'config.json').exists():
         if load_json(out/'config.json').get('config') == config_dict(cfg): return True
+    if out.is_dir() and run_files(out):
         old = out.with_name(out.name + '.old')
-        if old.exists(): shutil.rmtree(old)
-        out.rename(old)
+        if old.exists(): old = aside_name(out)
+        with RunLock(out): out.rename(old)
+        print(f"moved the earlier run in {out} (another config) to {old}")
     return False
 
 # %% ../nbs/12_reproduce.ipynb #8a674450

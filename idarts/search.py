@@ -7,6 +7,7 @@ from __future__ import annotations
 import math, time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
@@ -15,15 +16,17 @@ import torch.nn.functional as F
 
 from .core import (IdartsError, JsonlLogger, config_dict, get_device, hardware, load_checkpoint, load_json,
                          make_config, prepare_run_dir, read_log, rng_state, save_checkpoint, set_rng_state, set_seed)
+from .rundir import (SEED, Bool, Choice, Float, Int, RunDir, Str, Tuple, check_finite, config_diff, validate_config)
 from .data import PatchDataset, list_images, split_images
 from .metrics import psnr_torch, quantize
 from .genotype import Genotype, skip_count, skip_count_dominant
 from .search_net import SearchNetwork
+from .ops import SPACES
 from .architect import Architect, dominant_eigenvalue
 
 # %% auto #0
-__all__ = ['ALPHA_PRESETS', 'SearchConfig', 'alpha_betas', 'pass_keys', 'SeededPatches', 'PatchStream', 'evaluate_patches',
-           'search', 'plot_search']
+__all__ = ['ALPHA_PRESETS', 'SEARCH_RULES', 'SearchConfig', 'alpha_betas', 'check_search_config', 'pass_keys', 'SeededPatches',
+           'PatchStream', 'evaluate_patches', 'search', 'plot_search']
 
 # %% ../nbs/08_search.ipynb #711e7bbb
 @dataclass
@@ -73,6 +76,28 @@ def alpha_betas(cfg: SearchConfig) -> tuple:
     if cfg.alpha_preset not in ALPHA_PRESETS:
         raise IdartsError(f"alpha_preset {cfg.alpha_preset!r} is not known; use one of {sorted(ALPHA_PRESETS)}")
     return tuple(ALPHA_PRESETS[cfg.alpha_preset] or cfg.a_betas)
+
+# %% ../nbs/08_search.ipynb #83848cc2
+def _device_ok(d: str) -> bool:
+    try: get_device(d); return True
+    except (RuntimeError, ValueError, TypeError): return False
+
+SEARCH_RULES = dict(
+    profile=Str(), space=Choice(*SPACES), scale=Choice(2, 3, 4), seed=SEED,
+    order=Choice('first', 'second'), data=Tuple(Str()), max_images=Int(2, optional=True), cells=Int(1), channels=Int(1),
+    batch=Int(1), patch_lr=Int(3), patches_per_image=Int(1), steps_per_epoch=Int(1, optional=True), epochs=Int(1),
+    w_lr=Float(0, lo_open=True), w_lr_min=Float(0), w_momentum=Float(0, 1, hi_open=True), w_weight_decay=Float(0),
+    grad_clip=Float(0, lo_open=True), a_lr=Float(0, lo_open=True), a_betas=Tuple(Float(0, 1, hi_open=True), n=2),
+    a_weight_decay=Float(0), alpha_preset=Choice('paper', 'darts'), eval_patches=Int(1), hessian_iters=Int(0),
+    hessian_patches=Int(0), checkpointing=Choice('none', 'cell', 'mixedop'), device=Str(), num_workers=Int(0),
+    deterministic=Bool())
+
+def check_search_config(cfg: SearchConfig) -> SearchConfig:
+    "Raise a one-line `IdartsError` unless every field of `cfg` has its declared type and range (before any work starts)."
+    validate_config(cfg, SEARCH_RULES)
+    if not _device_ok(cfg.device): raise IdartsError(f"SearchConfig device={cfg.device!r}: not a device torch knows; use auto, cpu, cuda or mps")
+    if cfg.w_lr_min > cfg.w_lr: raise IdartsError(f"SearchConfig w_lr_min={cfg.w_lr_min}: above w_lr={cfg.w_lr}; set w_lr_min <= w_lr")
+    return cfg
 
 # %% ../nbs/08_search.ipynb #86da7c19
 def _stream_seed(seed: int, stream: int, pass_idx: int) -> int:
@@ -173,21 +198,15 @@ _IGNORED_ON_RESUME = ('device', 'num_workers')
 
 def _same_run(a: dict, b: dict) -> list:
     "Config fields that differ, ignoring those that cannot change the result."
-    return sorted(k for k in set(a) | set(b) if k not in _IGNORED_ON_RESUME and a.get(k) != b.get(k))
+    return config_diff(a, b, _IGNORED_ON_RESUME)
 
 def _to(batch, dev): return [t.to(dev, non_blocking=True) for t in batch]
 
-def _check_finite(v: float, what: str, out: Path, epoch: int, step: int, last_epoch: int):
-    if not math.isfinite(v):
-        raise IdartsError(f"{out/'checkpoint.pt'}: {what} became {v} at epoch {epoch}, step {step}; the checkpoint of epoch "
-                          f"{last_epoch} is intact: lower w_lr or a_lr (or use grad_clip) and start a new run, or resume to retry")
+_NAN_FIX = "lower w_lr or a_lr (or use grad_clip) and start a new run, or resume to retry"
 
-def search(cfg: SearchConfig, out, resume: bool = False, progress: bool = True) -> Genotype:
-    "Run (or, with `resume`, continue) a search into run dir `out`; returns the derived genotype (also in `genotype.json`)."
-    from tqdm.auto import tqdm
-    out = Path(out); ckpt_path, log_path = out/'checkpoint.pt', out/'log.jsonl'
-    if not resume and ckpt_path.exists():
-        raise IdartsError(f"{ckpt_path} exists: continue that run with resume=True (--resume {out}) or choose another output directory")
+def _search_setup(cfg: SearchConfig, out: Path, resume: bool) -> SimpleNamespace:
+    "Everything a search epoch needs, new or restored from `out/checkpoint.pt` (the lock on `out` is held)."
+    ckpt_path, log_path = out/'checkpoint.pt', out/'log.jsonl'
     ckpt = load_checkpoint(ckpt_path) if resume and ckpt_path.exists() else None
     if ckpt is not None:
         diff = _same_run(ckpt['config'], config_dict(cfg))
@@ -207,64 +226,78 @@ def search(cfg: SearchConfig, out, resume: bool = False, progress: bool = True) 
     items = [SeededPatches(val_ds)[k] for k in keys]
     eval_batches = [_to([torch.stack([it[j] for it in items[i:i + cfg.batch]]) for j in (0, 1)], dev)
                     for i in range(0, len(items), cfg.batch)]
-    steps = cfg.steps_per_epoch or trn.per_pass
 
     model = SearchNetwork(cfg.channels, cfg.cells, cfg.scale, cfg.space, cfg.checkpointing).to(dev)
     w_optim = torch.optim.SGD(model.weights(), lr=cfg.w_lr, momentum=cfg.w_momentum, weight_decay=cfg.w_weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_optim, T_max=cfg.epochs, eta_min=cfg.w_lr_min)
     arch = Architect(model, cfg.w_momentum, cfg.w_weight_decay, a_lr=cfg.a_lr, a_betas=alpha_betas(cfg),
                      a_weight_decay=cfg.a_weight_decay, order=cfg.order)
-    log = JsonlLogger(log_path)
-
+    st = SimpleNamespace(cfg=cfg, out=out, ckpt_path=ckpt_path, dev=dev, trn=trn, val=val, eval_batches=eval_batches,
+                         steps=cfg.steps_per_epoch or trn.per_pass, model=model, w_optim=w_optim, sched=sched, arch=arch,
+                         log=JsonlLogger(log_path), start=0)
     if ckpt is not None:
         model.load_state_dict(ckpt['model']); w_optim.load_state_dict(ckpt['w_optim'])
         arch.load_state_dict(ckpt['a_optim']); sched.load_state_dict(ckpt['sched'])
         trn.load_state_dict(ckpt['streams']['train']); val.load_state_dict(ckpt['streams']['val'])
-        set_rng_state(ckpt['rng']); start = int(ckpt['epoch'])
-        log.truncate('epoch', start)
+        set_rng_state(ckpt['rng']); st.start = int(ckpt['epoch'])
+        st.log.truncate('epoch', st.start)
     else:
         if log_path.exists(): log_path.unlink()
         rec = _epoch_record(model, 0, eval_batches, cfg)
-        log.log(**rec, train_loss=None, train_psnr=None, arch_loss=None, w_lr=None, a_lr=cfg.a_lr, seconds=0.)
-        start = 0
+        st.log.log(**rec, train_loss=None, train_psnr=None, arch_loss=None, w_lr=None, a_lr=cfg.a_lr, seconds=0.)
+        _search_save(st, 0)
+    return st
 
-    def save(epoch):
-        save_checkpoint(dict(model=model.state_dict(), w_optim=w_optim.state_dict(), a_optim=arch.state_dict(),
-                             sched=sched.state_dict(), streams=dict(train=trn.state_dict(), val=val.state_dict()),
-                             rng=rng_state(), epoch=epoch, config=config_dict(cfg)), ckpt_path)
-    if ckpt is None: save(0)
+def _search_save(st, epoch: int):
+    "Checkpoint everything exact resume needs (atomically; the previous one is kept as `.prev`)."
+    save_checkpoint(dict(model=st.model.state_dict(), w_optim=st.w_optim.state_dict(), a_optim=st.arch.state_dict(),
+                         sched=st.sched.state_dict(), streams=dict(train=st.trn.state_dict(), val=st.val.state_dict()),
+                         rng=rng_state(), epoch=epoch, config=config_dict(st.cfg)), st.ckpt_path)
 
-    model.train()
-    for epoch in range(start + 1, cfg.epochs + 1):
-        t0, w_lr = time.time(), w_optim.param_groups[0]['lr']
-        tl = tp = al = 0.; n = 0
-        bar = tqdm(range(steps), desc=f"search {cfg.space} s{cfg.seed} epoch {epoch}/{cfg.epochs}", disable=not progress,
-                   leave=False, dynamic_ncols=True)
-        for step in bar:
-            trn_lr, trn_hr = _to(next(trn), dev); val_lr, val_hr = _to(next(val), dev)
-            a_loss = arch.step(trn_lr, trn_hr, val_lr, val_hr, w_lr, w_optim).item()
-            _check_finite(a_loss, 'the val loss', out, epoch, step, epoch - 1)
-            w_optim.zero_grad(set_to_none=True)
-            sr = model(trn_lr)
-            loss = F.l1_loss(sr, trn_hr)          # the supernet's loss (SearchNetwork.loss), keeping sr for the PSNR
-            _check_finite(loss.item(), 'the train loss', out, epoch, step, epoch - 1)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(list(model.weights()), cfg.grad_clip)
-            w_optim.step()
-            tl += loss.item(); al += a_loss; tp += _batch_psnr(sr, trn_hr, cfg.scale).mean().item(); n += 1
-            bar.set_postfix(loss=f"{tl / n:.4f}", psnr=f"{tp / n:.2f}")
-        bar.close()
-        sched.step()
-        rec = _epoch_record(model, epoch, eval_batches, cfg)
-        log.log(**rec, train_loss=tl / n, train_psnr=tp / n, arch_loss=al / n, w_lr=w_lr, a_lr=cfg.a_lr,
-                seconds=time.time() - t0)
-        if progress:
-            print(f"epoch {epoch}/{cfg.epochs}: skips {rec['skip_count']}/8, train {tp / n:.2f} dB, val {rec['val_psnr']:.2f} dB, "
-                  f"{time.time() - t0:.1f} s", flush=True)
-        save(epoch)
+def _search_epoch(st, epoch: int, progress: bool = True) -> dict:
+    "One epoch of bilevel steps, then its log record (returned)."
+    from tqdm.auto import tqdm
+    cfg, model, w_optim, dev = st.cfg, st.model, st.w_optim, st.dev
+    t0, w_lr = time.time(), w_optim.param_groups[0]['lr']
+    tl = tp = al = 0.; n = 0
+    bar = tqdm(range(st.steps), desc=f"search {cfg.space} s{cfg.seed} epoch {epoch}/{cfg.epochs}", disable=not progress,
+               leave=False, dynamic_ncols=True)
+    for step in bar:
+        trn_lr, trn_hr = _to(next(st.trn), dev); val_lr, val_hr = _to(next(st.val), dev)
+        a_loss = st.arch.step(trn_lr, trn_hr, val_lr, val_hr, w_lr, w_optim).item()
+        check_finite(a_loss, 'the val loss', st.out, epoch, step + 1, epoch - 1, _NAN_FIX)
+        w_optim.zero_grad(set_to_none=True)
+        sr = model(trn_lr)
+        loss = F.l1_loss(sr, trn_hr)          # the supernet's loss (SearchNetwork.loss), keeping sr for the PSNR
+        check_finite(loss.item(), 'the train loss', st.out, epoch, step + 1, epoch - 1, _NAN_FIX)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(model.weights()), cfg.grad_clip)
+        w_optim.step()
+        tl += loss.item(); al += a_loss; tp += _batch_psnr(sr, trn_hr, cfg.scale).mean().item(); n += 1
+        bar.set_postfix(loss=f"{tl / n:.4f}", psnr=f"{tp / n:.2f}")
+    bar.close()
+    st.sched.step()
+    rec = _epoch_record(model, epoch, st.eval_batches, cfg)
+    st.log.log(**rec, train_loss=tl / n, train_psnr=tp / n, arch_loss=al / n, w_lr=w_lr, a_lr=cfg.a_lr,
+               seconds=time.time() - t0)
+    if progress:
+        print(f"epoch {epoch}/{cfg.epochs}: skips {rec['skip_count']}/8, train {tp / n:.2f} dB, val {rec['val_psnr']:.2f} dB, "
+              f"{time.time() - t0:.1f} s", flush=True)
+    return rec
 
-    g = model.genotype()
-    g.to_json(out/'genotype.json')
+def search(cfg: SearchConfig, out, resume: bool = False, progress: bool = True, overwrite: bool = False) -> Genotype:
+    """Run (or, with `resume`, continue) a search into run dir `out`; returns the derived genotype (also in `genotype.json`).
+    `out` is locked for the run; an earlier run there is refused unless `resume`, or moved aside with `overwrite`."""
+    check_search_config(cfg)
+    out = Path(out)
+    with RunDir(out, resume=resume, overwrite=overwrite):
+        st = _search_setup(cfg, out, resume)
+        st.model.train()
+        for epoch in range(st.start + 1, cfg.epochs + 1):
+            _search_epoch(st, epoch, progress)
+            _search_save(st, epoch)
+        g = st.model.genotype()
+        g.to_json(out/'genotype.json')
     return g
 
 # %% ../nbs/08_search.ipynb #e4eed015

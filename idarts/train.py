@@ -5,6 +5,7 @@
 # %% ../nbs/09_train.ipynb #93d8b2e9
 from __future__ import annotations
 import argparse, functools, json, math, os, random, sys, time, warnings
+from types import SimpleNamespace
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -18,15 +19,16 @@ from tqdm import tqdm
 
 from .core import (IdartsError, JsonlLogger, config_dict, config_from_dict, get_device, load_checkpoint, load_json,
                    make_config, prepare_run_dir, read_log, rng_state, save_checkpoint, set_rng_state, set_seed)
+from .rundir import SEED, Bool, Choice, Float, Int, RunDir, Str, Tuple, check_finite, config_diff, validate_config
 from .genotype import Genotype
 from .data import PatchDataset, load_image, make_lr, resolve_images
 from .metrics import gray_output, psnr_torch, quantize, ssim_torch
 from .sr_net import build_model, count_params, model_spec
 
 # %% auto #0
-__all__ = ['LOSSES', 'ARCHS', 'TrainConfig', 'check_config', 'config_spec', 'StepPatches', 'GlobalBatchSampler', 'train_dataset',
-           'load_val', 'validate', 'DistBatchNorm2d', 'sync_batchnorm', 'check_resume', 'train', 'load_model',
-           'plot_training', 'main']
+__all__ = ['LOSSES', 'ARCHS', 'TRAIN_RULES', 'TrainConfig', 'check_config', 'config_spec', 'StepPatches', 'GlobalBatchSampler',
+           'train_dataset', 'load_val', 'validate', 'DistBatchNorm2d', 'sync_batchnorm', 'check_resume', 'train',
+           'load_model', 'plot_training', 'main']
 
 # %% ../nbs/09_train.ipynb #6bed94f6
 @dataclass
@@ -72,16 +74,23 @@ class TrainConfig:
 LOSSES = {'l1': F.l1_loss, 'l2': F.mse_loss}
 ARCHS = ('darts', 'edsr', 'edsr-baseline')
 
+TRAIN_RULES = dict(
+    profile=Str(), arch=Choice(*ARCHS), genotype=Str(optional=True), cells=Int(1), channels=Int(1), scale=Choice(2, 3, 4),
+    seed=SEED, data=Tuple(Str()), n_train=Int(1, optional=True), val_data=Str(), n_val=Int(1), batch=Int(1), patch_hr=Int(1),
+    epochs=Int(1), iters_per_epoch=Int(1), lr=Float(0, lo_open=True), lr_step=Int(1), lr_gamma=Float(0, 1, lo_open=True),
+    betas=Tuple(Float(0, 1, hi_open=True), n=2), eps=Float(0, lo_open=True), weight_decay=Float(0), loss=Choice('l1', 'l2'),
+    device=Str(), amp_bf16=Bool(), channels_last=Bool(), num_workers=Int(0), cache_lr=Bool(), val_every=Int(1),
+    grad_clip=Float(0, lo_open=True, optional=True))
+
 def check_config(cfg: TrainConfig):
-    "Raise `IdartsError` for a configuration that cannot train."
-    if cfg.arch not in ARCHS: raise IdartsError(f"arch {cfg.arch!r} is not one of {ARCHS}")
+    "Raise `IdartsError` for a configuration that cannot train: every field is checked against `TRAIN_RULES`, then the combinations."
+    validate_config(cfg, TRAIN_RULES)
+    try: get_device(cfg.device)
+    except (RuntimeError, ValueError): raise IdartsError(f"TrainConfig device={cfg.device!r}: not a device torch knows; use auto, cpu, cuda or mps") from None
     if cfg.arch == 'darts' and not cfg.genotype:
         raise IdartsError("arch 'darts' needs genotype=PATH to a genotype.json (from `idarts search`, or --genotype FILE)")
-    if cfg.scale not in (2, 3, 4): raise IdartsError(f"scale {cfg.scale} is not supported; use 2, 3 or 4")
     if cfg.patch_hr % cfg.scale: raise IdartsError(f"patch_hr {cfg.patch_hr} is not a multiple of scale {cfg.scale}")
-    if cfg.loss not in LOSSES: raise IdartsError(f"loss {cfg.loss!r} is not one of {sorted(LOSSES)}")
-    for k in ('batch', 'epochs', 'iters_per_epoch', 'lr_step', 'val_every', 'n_val', 'cells', 'channels'):
-        if getattr(cfg, k) < 1: raise IdartsError(f"{k} must be at least 1, got {getattr(cfg, k)}")
+    if cfg.patch_hr // cfg.scale < 2: raise IdartsError(f"patch_hr {cfg.patch_hr} gives LR patches under 2 pixels; use patch_hr >= {2 * cfg.scale}")
     return cfg
 
 # %% ../nbs/09_train.ipynb #5713387b
@@ -241,9 +250,8 @@ def check_resume(ck: dict, cfg: TrainConfig, spec: dict, path):
     if ck['spec'] != spec:
         raise IdartsError(f"{path}: checkpoint holds a different network ({_describe(ck['spec'])}) than this config "
                           f"({_describe(spec)}); resume with the same genotype/cells/channels/scale or use another --out")
-    a = {k: v for k, v in ck['config'].items() if k not in _FREE}
-    b = {k: v for k, v in config_dict(cfg).items() if k not in _FREE}
-    diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    a, b = ck['config'], config_dict(cfg)
+    diff = config_diff(a, b, _FREE)
     if diff:
         raise IdartsError(f"{path}: checkpoint was trained with a different config (" +
                           ', '.join(f"{k}: {a.get(k)!r} there, {b.get(k)!r} here" for k in diff) +
@@ -253,23 +261,23 @@ def _plain_state(m: nn.Module) -> dict:
     return {k: v.detach().cpu().contiguous() for k, v in m.state_dict().items()}
 
 # %% ../nbs/09_train.ipynb #17da8a71
-def _nan_error(out, epoch, it, value, last):
-    where = f"{out / 'checkpoint.pt'} (epoch {last})" if last else "none (no epoch finished)"
-    return IdartsError(f"{out}: training stopped at epoch {epoch + 1}, step {it + 1}: the loss is {value} (not finite); "
-                       f"the last good checkpoint is {where}; start a new run with a lower lr or a grad_clip")
+_NAN_FIX = "start a new run with a lower lr or a grad_clip"
 
-def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True) -> Path:
-    "Train the network of `cfg` into run dir `out` (resuming its checkpoint when `resume`); returns `out`."
+def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True, overwrite: bool = False) -> Path:
+    """Train the network of `cfg` into run dir `out` (resuming its checkpoint when `resume`); returns `out`.
+    Rank 0 holds the lock on `out`; an earlier run there is refused unless `resume`, or moved aside with `overwrite`."""
     out = Path(out); check_config(cfg)
     own, rank, world, device = _dist_setup(cfg)
-    try: return _train(cfg, out, resume, progress, rank, world, device)
+    try:
+        if rank != 0: return _train(cfg, out, resume, progress, rank, world, device)
+        with RunDir(out, resume=resume, overwrite=overwrite):
+            return _train(cfg, out, resume, progress, rank, world, device)
     finally:
         if own and dist.is_initialized(): dist.destroy_process_group()
 
-def _train(cfg, out, resume, progress, rank, world, device):
+def _train_setup(cfg, out, resume, rank, world, device) -> SimpleNamespace:
+    "Model, optimiser, schedule, data and logger of a new run, or restored from `out/checkpoint.pt`."
     ck_path = out / 'checkpoint.pt'
-    if not resume and ck_path.exists():
-        raise IdartsError(f"{out} already holds a run ({ck_path.name}); resume it (--resume) or choose another --out")
     if cfg.batch % world:
         raise IdartsError(f"the global batch {cfg.batch} does not split over {world} processes; use a multiple of {world}")
     set_seed(cfg.seed)
@@ -303,46 +311,61 @@ def _train(cfg, out, resume, progress, rank, world, device):
     loader = torch.utils.data.DataLoader(data, batch_sampler=GlobalBatchSampler(cfg.batch, start * ipe, total, rank, world),
                                          num_workers=cfg.num_workers, pin_memory=device.type == 'cuda',
                                          persistent_workers=cfg.num_workers > 0)
-    batches, loss_fn = iter(loader), LOSSES[cfg.loss]
-    bar = tqdm(total=total, initial=start * ipe, disable=not progress or rank != 0, dynamic_ncols=True,
+    return SimpleNamespace(cfg=cfg, out=out, ck_path=ck_path, rank=rank, world=world, device=device, spec=spec, model=model,
+                           net=net, opt=opt, sched=sched, val=val, logger=logger, mf=mf, start=start, batches=iter(loader),
+                           loss_fn=LOSSES[cfg.loss])
+
+def _train_epoch(st, epoch: int, bar, last_good: int | None) -> dict:
+    "One epoch (`epoch` counted from 0) of `iters_per_epoch` steps, the schedule step and (on rank 0) validation: its log record."
+    cfg, device, mf = st.cfg, st.device, st.mf
+    st.net.train(); t0 = time.perf_counter(); loss_sum = 0.
+    lr_now = st.opt.param_groups[0]['lr']; ipe = cfg.iters_per_epoch
+    for it in range(ipe):
+        lr_b, hr_b = next(st.batches)
+        lr_b = lr_b.to(device, non_blocking=True, memory_format=mf); hr_b = hr_b.to(device, non_blocking=True, memory_format=mf)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp_bf16):
+            sr = st.net(lr_b)
+        loss = st.loss_fn(sr.float(), hr_b)
+        st.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        lv = loss.detach().clone()
+        if st.world > 1: dist.all_reduce(lv); lv /= st.world
+        lv = float(lv)
+        if not math.isfinite(lv): bar.close()
+        check_finite(lv, 'the loss', st.out, epoch + 1, it + 1, last_good or None, _NAN_FIX)
+        if cfg.grad_clip: nn.utils.clip_grad_norm_(st.model.parameters(), cfg.grad_clip)
+        st.opt.step(); loss_sum += lv
+        bar.update(1)
+    train_s = time.perf_counter() - t0
+    st.sched.step()
+    vp = vs = None
+    if st.rank == 0 and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
+        vp, vs = validate(st.model, st.val, cfg.scale, device, cfg.amp_bf16, cfg.channels_last)
+    return dict(epoch=epoch + 1, step=(epoch + 1) * ipe, loss=loss_sum / ipe, val_psnr=vp, val_ssim=vs, lr=lr_now,
+                seconds=time.perf_counter() - t0, train_seconds=train_s, patches_per_s=cfg.batch * ipe / train_s)
+
+def _train_save(st, epoch: int):
+    "Checkpoint everything exact resume needs after `epoch` epochs (rank 0; atomically, the previous one kept as `.prev`)."
+    save_checkpoint(dict(model=_plain_state(st.model), optimizer=st.opt.state_dict(), scheduler=st.sched.state_dict(),
+                         rng=rng_state(), epoch=epoch, config=config_dict(st.cfg), spec=st.spec), st.ck_path)
+
+def _train(cfg, out, resume, progress, rank, world, device):
+    st = _train_setup(cfg, out, resume, rank, world, device)
+    ipe, total = cfg.iters_per_epoch, cfg.epochs * cfg.iters_per_epoch
+    bar = tqdm(total=total, initial=st.start * ipe, disable=not progress or rank != 0, dynamic_ncols=True,
                desc=f"train {out.name}", unit='it')
-    last_good = start
-    for epoch in range(start, cfg.epochs):
-        net.train(); t0 = time.perf_counter(); loss_sum = 0.
-        lr_now = opt.param_groups[0]['lr']
-        for it in range(ipe):
-            lr_b, hr_b = next(batches)
-            lr_b = lr_b.to(device, non_blocking=True, memory_format=mf); hr_b = hr_b.to(device, non_blocking=True, memory_format=mf)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp_bf16):
-                sr = net(lr_b)
-            loss = loss_fn(sr.float(), hr_b)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            lv = loss.detach().clone()
-            if world > 1: dist.all_reduce(lv); lv /= world
-            lv = float(lv)
-            if not math.isfinite(lv):
-                bar.close(); raise _nan_error(out, epoch, it, lv, last_good)
-            if cfg.grad_clip: nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step(); loss_sum += lv
-            bar.update(1)
-        train_s = time.perf_counter() - t0
-        sched.step()
-        vp = vs = None
-        if rank == 0 and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
-            vp, vs = validate(model, val, cfg.scale, device, cfg.amp_bf16, cfg.channels_last)
+    last_good = st.start
+    for epoch in range(st.start, cfg.epochs):
+        rec = _train_epoch(st, epoch, bar, last_good)
         if rank == 0:
-            rec = dict(epoch=epoch + 1, step=(epoch + 1) * ipe, loss=loss_sum / ipe, val_psnr=vp, val_ssim=vs, lr=lr_now,
-                       seconds=time.perf_counter() - t0, train_seconds=train_s, patches_per_s=cfg.batch * ipe / train_s)
-            logger.log(**rec)
-            save_checkpoint(dict(model=_plain_state(model), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
-                                 rng=rng_state(), epoch=epoch + 1, config=config_dict(cfg), spec=spec), ck_path)
-            bar.set_postfix(loss=f"{rec['loss']:.4f}", psnr='-' if vp is None else f"{vp:.2f}")
+            st.logger.log(**rec)
+            _train_save(st, epoch + 1)
+            bar.set_postfix(loss=f"{rec['loss']:.4f}", psnr='-' if rec['val_psnr'] is None else f"{rec['val_psnr']:.2f}")
         last_good = epoch + 1
     bar.close()
     if rank == 0:
-        save_checkpoint(dict(model=_plain_state(model), spec=spec, config=config_dict(cfg), epoch=cfg.epochs,
-                             params=count_params(model)), out / 'model.pt', keep_prev=False)
+        save_checkpoint(dict(model=_plain_state(st.model), spec=st.spec, config=config_dict(cfg), epoch=cfg.epochs,
+                             params=count_params(st.model)), out / 'model.pt', keep_prev=False)
     if world > 1: dist.barrier()
     return out
 
@@ -399,11 +422,13 @@ def main(argv=None) -> int:
     ap.add_argument('--out', required=True, help='run directory')
     ap.add_argument('--resume', action='store_true', help='continue the run in --out from its checkpoint')
     ap.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
+    ap.add_argument('--overwrite', action='store_true', help='move an earlier run in --out aside (to <out>.old-<time>) first')
     args = ap.parse_args(argv)
     try:
         d = load_json(args.config)
         if isinstance(d, dict) and 'kind' in d and 'config' in d: d = d['config']
-        train(config_from_dict(TrainConfig, d), args.out, resume=args.resume, progress=not args.quiet)
+        train(config_from_dict(TrainConfig, d), args.out, resume=args.resume, progress=not args.quiet,
+              overwrite=args.overwrite)
     except IdartsError as e:
         print(f"idarts: error: {e}", file=sys.stderr); return 2
     return 0
