@@ -21,7 +21,7 @@ OP_NAMES = ['none', 'skip_connect', 'max_pool_3x3', 'avg_pool_3x3',
 
 @dataclass(frozen=True)
 class SpaceConfig:
-    "The switches of a search space (NOTES.md: each of the paper's four changes, plus the preprocessing)."
+    "The switches of a search space (nbs/specification.ipynb: each of the paper's four changes, plus the preprocessing)."
     pooling: bool = False        # 3x3 max/avg pool among the candidates
     identity: bool = True        # every conv op is x + f(x)
     conv_relu_conv: bool = True  # Conv-ReLU-Conv without BN (else DARTS' ReLU-Conv-BN)

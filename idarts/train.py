@@ -33,7 +33,7 @@ __all__ = ['LOSSES', 'ARCHS', 'TRAIN_RULES', 'TrainConfig', 'check_config', 'con
 # %% ../nbs/09_train.ipynb #6bed94f6
 @dataclass
 class TrainConfig:
-    "Final training of an SR network; defaults are the paper's (NOTES.md), `PROFILES` shrink it."
+    "Final training of an SR network; defaults are the paper's (nbs/specification.ipynb), `PROFILES` shrink it."
     PROFILES: ClassVar[dict] = {
         'smoke': dict(cells=2, channels=8, data=('T91',), n_train=8, val_data='Set5', n_val=2, batch=4, patch_hr=32,
                       epochs=2, iters_per_epoch=3, lr=1e-3, lr_step=1),
