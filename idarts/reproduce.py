@@ -12,8 +12,7 @@ from .evaluate import PAPER_BICUBIC_X4
 
 # %% auto #0
 __all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'METHODS', 'ABLATION', 'GROUPS', 'TABLE2_SETS', 'PAPER_TABLE2', 'CITED',
-           'EVAL_SETS', 'Stage', 'plan', 'stage_hash', 'stage_progress', 'reproduce', 'start_or_resume', 'table2_rows',
-           'write_table', 'write_report']
+           'EVAL_SETS', 'Stage', 'plan', 'stage_hash', 'stage_progress', 'reproduce', 'start_or_resume', 'write_report']
 
 # %% ../nbs/12_reproduce.ipynb #bb263851
 PAPER_NBS = Path(__file__).resolve().parent.parent/'nbs'/'paper' if '__file__' in globals() else Path('paper').resolve()
@@ -222,35 +221,6 @@ PAPER_TABLE2 = {  # method -> set -> (psnr, ssim), from the paper
 }
 CITED = ('A+', 'SRCNN', 'VDSR', 'SRResNet')
 EVAL_SETS = dict(smoke=('Set5',), cpu=TABLE2_SETS, paper=TABLE2_SETS)
-
-def table2_rows(results: list[dict], scale: int = 4, sets=TABLE2_SETS) -> list[dict]:
-    """Table 2 rows: cited literature rows, then each computed method of `results` (rows of
-    `idarts.evaluate`: set, scale, method, psnr, ssim), each followed by the paper's row when the paper has one."""
-    rows = []
-    for m in CITED:
-        rows.append(dict(method=m, source='cited (paper)', **{s: f"{PAPER_TABLE2[m][s][0]:.2f}/{PAPER_TABLE2[m][s][1]:.4f}" for s in sets}))
-    by = {}
-    for r in results:
-        if int(r['scale']) == scale: by.setdefault(r['method'], {})[r['set']] = (float(r['psnr']), float(r['ssim']))
-    for m, vals in by.items():
-        rows.append(dict(method=m, source='computed', **{s: '-' if s not in vals else f"{vals[s][0]:.2f}/{vals[s][1]:.4f}" for s in sets}))
-        if m in PAPER_TABLE2:
-            rows.append(dict(method=m, source='paper', **{s: f"{PAPER_TABLE2[m][s][0]:.2f}/{PAPER_TABLE2[m][s][1]:.4f}" for s in sets}))
-    return rows
-
-def write_table(rows: list[dict], base, caption: str = '') -> list[Path]:
-    "Write `rows` as `<base>.csv`, `<base>.md` and `<base>.tex` (atomically); returns the paths."
-    import csv, io
-    base = Path(base); cols = list(dict.fromkeys(k for r in rows for k in r))
-    buf = io.StringIO(); w = csv.DictWriter(buf, cols); w.writeheader(); w.writerows(rows)
-    atomic_write_bytes(base.with_suffix('.csv'), buf.getvalue().encode())
-    md = [f'| {" | ".join(cols)} |', '|' + '---|' * len(cols)] + [f'| {" | ".join(str(r.get(c, "")) for c in cols)} |' for r in rows]
-    atomic_write_bytes(base.with_suffix('.md'), ('\n'.join(([caption, ''] if caption else []) + md) + '\n').encode())
-    esc = lambda t: str(t).replace('_', r'\_').replace('%', r'\%').replace('&', r'\&')
-    tex = [r'\begin{table}[t]', r'\centering', rf'\caption{{{esc(caption)}}}', r'\begin{tabular}{' + 'l' * len(cols) + '}', r'\hline',
-           ' & '.join(esc(c) for c in cols) + r' \\', r'\hline'] + [' & '.join(esc(r.get(c, '')) for c in cols) + r' \\' for r in rows] + [r'\hline', r'\end{tabular}', r'\end{table}']
-    atomic_write_bytes(base.with_suffix('.tex'), ('\n'.join(tex) + '\n').encode())
-    return [base.with_suffix(e) for e in ('.csv', '.md', '.tex')]
 
 # %% ../nbs/12_reproduce.ipynb #05cc7b33
 def _read(path):
