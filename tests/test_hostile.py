@@ -14,7 +14,7 @@ needs_data = pytest.mark.skipif(not (Path(DATA)/'train'/'T91').is_dir() or not (
                                 reason='needs T91 and Set5 (IDARTS_DATA)')
 FAST = ['--profile', 'smoke', '-q', '--set', 'epochs=1', '--set', 'steps_per_epoch=1', '--set', 'eval_patches=2',
         '--set', 'hessian_iters=0']
-SLOW = ['--profile', 'smoke', '-q', '--set', 'epochs=3', '--set', 'steps_per_epoch=6', '--set', 'hessian_iters=0']
+SLOW = ['--profile', 'smoke', '-q', '--set', 'epochs=3', '--set', 'steps_per_epoch=150', '--set', 'hessian_iters=0']  # outlives two CLI calls
 GENO = dict(normal=[['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_5x5', 2], ['skip_connect', 0], ['dil_conv_3x3', 3],
                     ['sep_conv_3x3', 2], ['dil_conv_5x5', 4], ['skip_connect', 1]], concat=[2, 3, 4, 5], space='improved')
 
@@ -72,7 +72,7 @@ BAD = [
     (['search', '--resume', '{t}/file', '-q'], ['is a file, not a run directory']),
     (['search', '--resume', '{t}/nothing', '-q'], ['no config.json']),
     (['search', '--out', '{t}/file', *FAST], ['is a file, not a directory']),
-    (['search', '--out', '{t}/file/sub', *FAST], ['is a file']),
+    (['search', '--out', '{t}/file/sub', *FAST], ['cannot create it', 'Not a directory']),
     (['upscale', '{t}/a.png', '--model', 'bicubic', '--tile', '-5', '--out', '{t}/o'], ['--tile', 'below 0']),
     (['eval', '--model', 'bicubic', '--sets', 'Set5', '--out', '{t}/file/r.csv'], ['is a file']),
     (['eval', '--model', 'bicubic', '--sets', 'Set5', '--out', '{t}'], ['is a directory']),
@@ -130,6 +130,7 @@ def test_two_concurrent_searches_and_resume_of_a_live_run(tmp_path):
     holder = json.loads((run/'.lock').read_text())
     assert holder['pid'] == a.pid
     second = one_line(idarts('search', '--out', run, *SLOW), 'in use by another idarts run', f"pid {a.pid} on {holder['host']}")
+    assert a.poll() is None, 'the first search ended before the second writer was tried; make SLOW slower'
     live = one_line(idarts('search', '--resume', run, '-q'), 'in use by another idarts run', f'pid {a.pid}')
     assert a.wait(timeout=300) == 0, a.stderr.read()
     r = idarts('search', '--out', ref, *SLOW); assert r.returncode == 0, r.stderr
