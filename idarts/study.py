@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from .core import IdartsError, read_log
-from .stats import collapse_table, fmt_mean_std, mean_std
+from .reproduce import CITED, PAPER_TABLE2
+from .stats import bootstrap_differences, fmt_mean_std, format_table2, paired_differences
 
 # %% auto #0
 __all__ = ['LABELS', 'run_logs', 'series', 'plot_collapse', 'plot_ablation', 'indicator_table', 'compare_orders', 'table2_frame',
@@ -86,16 +87,21 @@ def _at(logs, key, epoch) -> list[float]:
 def _fmt(v, digits) -> str:
     return fmt_mean_std(v, digits) if v else '-'
 
+def _secs_per_epoch(logs) -> float:
+    "Mean wall seconds of the trained epochs (epoch 0 is the state before training) over all runs of `logs`."
+    s = [r['seconds'] for l in logs for r in l if r.get('epoch', 0) > 0 and r.get('seconds')]
+    return float(np.mean(s)) if s else float('nan')
+
 def indicator_table(groups: dict) -> pd.DataFrame:
     "Per group of runs: seeds, skip count and Hessian eigenvalue at epochs 0, 1 and the last, final val PSNR, s/epoch."
     rows = []
     for name, logs in groups.items():
-        secs = [r['seconds'] for l in logs for r in l if r.get('epoch', 0) > 0 and r.get('seconds')]
+        secs = _secs_per_epoch(logs)
         rows.append({'runs': name, 'seeds': len(logs), 'last epoch': min(l[-1]['epoch'] for l in logs),
                      'skips (epoch 1)': _fmt(_at(logs, 'skip_count', 1), 2), 'skips (last)': _fmt(_at(logs, 'skip_count', -1), 2),
                      'eig (epoch 0)': _fmt(_at(logs, 'hessian_eig', 0), 4), 'eig (epoch 1)': _fmt(_at(logs, 'hessian_eig', 1), 4),
                      'eig (last)': _fmt(_at(logs, 'hessian_eig', -1), 4), 'val PSNR (last)': _fmt(_at(logs, 'val_psnr', -1), 2),
-                     's/epoch': f'{np.mean(secs):.1f}' if secs else '-'})
+                     's/epoch': f'{secs:.1f}' if secs == secs else '-'})
     return pd.DataFrame(rows)
 
 # %% ../nbs/14_study.ipynb #d9cc6504
@@ -106,8 +112,7 @@ def compare_orders(first: dict, second: dict) -> list[str]:
         f, s = first[space], second[space]
         fs, ss = [l[-1]['skip_count'] for l in f], s[0][-1]['skip_count']
         fe, se = [l[-1].get('hessian_eig') for l in f], s[0][-1].get('hessian_eig')
-        tf = np.mean([r['seconds'] for l in f for r in l if r.get('epoch', 0) > 0 and r.get('seconds')])
-        ts = np.mean([r['seconds'] for r in s[0] if r.get('epoch', 0) > 0 and r.get('seconds')])
+        tf, ts = _secs_per_epoch(f), _secs_per_epoch(s[:1])
         eig = f", final Hessian eigenvalue {se:.4g} vs {fe[0]:.4g}" if se is not None and fe[0] is not None else ''
         out.append(f"{space}: the second-order search (seed 0) ends with {ss} of 8 skips, against {fs[0]} for the first-order "
                    f"search of the same seed ({fmt_mean_std(fs, 2)} over {len(fs)} first-order seeds){eig}; it took "
@@ -115,9 +120,6 @@ def compare_orders(first: dict, second: dict) -> list[str]:
     return out
 
 # %% ../nbs/14_study.ipynb #906442d3
-from .reproduce import CITED, PAPER_TABLE2
-from .stats import bootstrap_differences, format_table2, paired_differences
-
 def _paper_cell(method: str, s: str) -> str:
     p, q = PAPER_TABLE2[method][s]; return f'{p:.2f} / {q:.4f}'
 
