@@ -36,7 +36,7 @@ class SearchConfig:
         'smoke': dict(data=('T91',), max_images=8, cells=2, channels=4, batch=2, patch_lr=8, epochs=2,
                       patches_per_image=1, steps_per_epoch=3, eval_patches=4, hessian_iters=3, hessian_patches=2),
         'cpu': dict(data=('T91', 'BSD200'), cells=3, channels=16, batch=8, patch_lr=16, epochs=10,
-                    patches_per_image=3, eval_patches=32, hessian_iters=6, hessian_patches=4),
+                    patches_per_image=2, eval_patches=32, hessian_iters=6, hessian_patches=4),
     }
     profile: str = 'paper'
     space: str = 'improved'

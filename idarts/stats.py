@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats as sps
 
 # %% auto #0
-__all__ = ['SWITCH_NAMES', 'mean_std', 'fmt_mean_std', 't_interval', 'paired_bootstrap', 'verdict', 'verdict_sentence',
+__all__ = ['SWITCH_NAMES', 'BEYOND', 'mean_std', 'fmt_mean_std', 't_interval', 'paired_bootstrap', 'verdict', 'verdict_sentence',
            'seed_summary', 'format_table2', 'paired_differences', 'bootstrap_differences', 'first_epoch_at_least',
            'collapses', 'collapse_table', 'ablation_findings', 'to_markdown', 'write_table']
 
@@ -191,16 +191,21 @@ def collapse_table(logs: dict[str, list[list[dict]]], k: int = 4) -> pd.DataFram
 
 # %% ../nbs/13_stats.ipynb #3f85af64
 SWITCH_NAMES = {'pool': 'removing pooling', 'noid': 'the identity mapping', 'rcb': 'Conv-ReLU-Conv without BN', 'concat': 'the mean output',
-                'nobn': 'BN-free preprocessing', 'nopool': 'removing pooling', 'id': 'the identity mapping',
+                'nobn': 'removing the last batch norm', 'nopool': 'removing pooling', 'id': 'the identity mapping',
                 'crc': 'Conv-ReLU-Conv without BN', 'mean': 'the mean output'}
+BEYOND = ('nobn',)  # improved-space switches that go further than the paper instead of undoing one of its changes
 
 def _cap(s: str) -> str: return s[:1].upper() + s[1:]
 
 # %% ../nbs/13_stats.ipynb #f5f4f9f2
 def _finding(v: str, x: str, base: str, sk: dict, k: int, undo: bool) -> tuple[str, bool]:
-    "Sentence for variant `v` (= base-x; `undo`: x undoes a change of the improved space) and whether x stops the collapse on its own."
+    "Sentence for variant `v` (= base-x; `undo`: x changes the improved space) and whether x stops the collapse on its own."
     name, cv, cb = SWITCH_NAMES.get(x, x), collapses(sk[v], k), collapses(sk[base], k)
     nums = f"{sk[v]:.1f} final skips in '{v}' vs {sk[base]:.1f} in '{base}'"
+    if undo and x in BEYOND:
+        if cb: return f"'{base}' itself collapses ({nums}), so '{v}' cannot show what {name} does.", False
+        if cv: return f"{_cap(name)} (beyond the paper) brings a collapse ({nums}).", False
+        return f"{_cap(name)} (beyond the paper) brings no collapse ({nums}): that batch norm plays no part in stopping it.", False
     if undo:
         if cb: return f"'{base}' itself collapses ({nums}), so '{v}' cannot show whether {name} is necessary.", False
         if cv: return f"Undoing {name} brings the collapse back ({nums}): {name} is necessary.", False

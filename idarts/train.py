@@ -38,7 +38,7 @@ class TrainConfig:
         'smoke': dict(cells=2, channels=8, data=('T91',), n_train=8, val_data='Set5', n_val=2, batch=4, patch_hr=32,
                       epochs=2, iters_per_epoch=3, lr=1e-3, lr_step=1),
         'cpu': dict(cells=4, channels=16, data=('T91', 'BSD200'), val_data='Set5', n_val=5, batch=16, patch_hr=96,
-                    epochs=15, iters_per_epoch=200, lr=2e-3, lr_step=10),
+                    epochs=10, iters_per_epoch=200, lr=2e-3, lr_step=7),
     }
     profile: str = 'paper'
     arch: str = 'darts'            # 'darts' (a searched cell) | 'edsr' | 'edsr-baseline' (sanity anchors)
