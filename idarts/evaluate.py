@@ -20,8 +20,8 @@ from .metrics import evaluate_pair, gray_output
 from .rundir import ensure_dir
 
 # %% auto #0
-__all__ = ['SSIM_WINDOW', 'PAPER_BICUBIC_X4', 'LITERATURE_BICUBIC', 'Method', 'bicubic_method', 'model_method', 'evaluate_sets',
-           'write_csv', 'read_csv', 'format_table', 'run_eval', 'write_png', 'upscale_files']
+__all__ = ['SSIM_WINDOW', 'Method', 'bicubic_method', 'model_method', 'evaluate_sets', 'write_csv', 'read_csv', 'format_table',
+           'run_eval', 'write_png', 'upscale_files']
 
 # %% ../nbs/10_evaluate.ipynb #07100883
 @dataclass
@@ -178,10 +178,7 @@ def format_table(rows: list[dict]) -> str:
     return '\n'.join([fmt(head), fmt(['-' * n for n in w])] + [fmt(b) for b in body])
 
 # %% ../nbs/10_evaluate.ipynb #4301c97f
-PAPER_BICUBIC_X4 = dict(Set5=(28.42, .8104), Set14=(26.00, .7027), B100=(25.96, .6675), Urban100=(23.14, .6577))
-LITERATURE_BICUBIC = {(2, 'Set5'): (33.66, .9299), (2, 'Set14'): (30.24, .8688), (2, 'B100'): (29.56, .8431), (2, 'Urban100'): (26.88, .8403),
-                      (3, 'Set5'): (30.39, .8682), (3, 'Set14'): (27.55, .7742), (3, 'B100'): (27.21, .7385), (3, 'Urban100'): (24.46, .7349),
-                      **{(4, k): v for k, v in PAPER_BICUBIC_X4.items()}}
+from .paper import PAPER_BICUBIC_X4, LITERATURE_BICUBIC  # the published values live in 00b_paper
 
 # %% ../nbs/10_evaluate.ipynb #06a0ddaa
 def _load(model: str, device):

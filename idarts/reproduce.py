@@ -8,11 +8,10 @@ import hashlib, json, os, re, shutil, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from .core import IdartsError, atomic_write_bytes, config_hash, env_info, git_commit, hardware, load_json, read_jsonl, save_json
-from .evaluate import PAPER_BICUBIC_X4
 
 # %% auto #0
-__all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'METHODS', 'ABLATION', 'GROUPS', 'TABLE2_SETS', 'PAPER_TABLE2', 'CITED',
-           'EVAL_SETS', 'Stage', 'plan', 'stage_hash', 'stage_progress', 'reproduce', 'start_or_resume', 'write_report']
+__all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'METHODS', 'ABLATION', 'GROUPS', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash',
+           'stage_progress', 'reproduce', 'start_or_resume', 'write_report']
 
 # %% ../nbs/12_reproduce.ipynb #bb263851
 PAPER_NBS = Path(__file__).resolve().parent.parent/'nbs'/'paper' if '__file__' in globals() else Path('paper').resolve()
@@ -209,17 +208,7 @@ def start_or_resume(out, cfg) -> bool:
     return False
 
 # %% ../nbs/12_reproduce.ipynb #8a674450
-TABLE2_SETS = ('Set5', 'Set14', 'B100', 'Urban100')
-PAPER_TABLE2 = {  # method -> set -> (psnr, ssim), from the paper
-    'Bicubic': dict(PAPER_BICUBIC_X4),
-    'A+': dict(Set5=(30.28, .8603), Set14=(27.32, .7491), B100=(26.82, .7087), Urban100=(24.32, .7183)),
-    'SRCNN': dict(Set5=(30.48, .8628), Set14=(27.49, .7503), B100=(26.90, .7101), Urban100=(24.52, .7221)),
-    'VDSR': dict(Set5=(31.35, .8838), Set14=(28.01, .7674), B100=(27.29, .7251), Urban100=(25.18, .7524)),
-    'SRResNet': dict(Set5=(32.05, .8910), Set14=(28.53, .7804), B100=(27.57, .7354), Urban100=(26.07, .7839)),
-    'Original DARTS': dict(Set5=(32.21, .8949), Set14=(28.66, .7823), B100=(27.51, .7323), Urban100=(25.96, .7687)),
-    'Ours': dict(Set5=(32.21, .8958), Set14=(28.61, .7832), B100=(27.61, .7384), Urban100=(26.26, .7932)),
-}
-CITED = ('A+', 'SRCNN', 'VDSR', 'SRResNet')
+from .paper import CITED, PAPER_TABLE2, TABLE2_SETS  # the paper's numbers live in 00b_paper
 EVAL_SETS = dict(smoke=('Set5',), cpu=TABLE2_SETS, paper=TABLE2_SETS)
 
 # %% ../nbs/12_reproduce.ipynb #05cc7b33

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .core import IdartsError, read_log
-from .reproduce import CITED, PAPER_TABLE2
+from .paper import CITED, PAPER_TABLE2
 from .stats import bootstrap_differences, fmt_mean_std, format_table2, paired_differences
 
 # %% auto #0
