@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
+# torch is imported inside the functions that need it: `idarts --help`, idarts.stats and the config layer stay torch-free
 
 # %% auto #0
 __all__ = ['IdartsError', 'set_seed', 'get_device', 'rng_state', 'set_rng_state', 'config_dict', 'config_from_dict',
@@ -25,6 +25,7 @@ class IdartsError(Exception):
 # %% ../nbs/00_core.ipynb #937a8eac
 def set_seed(seed: int, deterministic: bool = False):
     "Seed python, numpy and torch (all devices); optionally ask torch for deterministic kernels."
+    import torch
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -32,6 +33,7 @@ def set_seed(seed: int, deterministic: bool = False):
 
 def get_device(device: str = 'auto') -> torch.device:
     "`'auto'` picks CUDA, then Apple MPS, then CPU; anything else is passed to `torch.device`."
+    import torch
     if device != 'auto': return torch.device(device)
     if torch.cuda.is_available(): return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
@@ -40,6 +42,7 @@ def get_device(device: str = 'auto') -> torch.device:
 # %% ../nbs/00_core.ipynb #53268589
 def rng_state() -> dict:
     "The state of python, numpy, torch CPU (and CUDA if present) generators, as tensors and lists."
+    import torch
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     pyver, pystate, pygauss = random.getstate()
     s = dict(python=[pyver, list(pystate), pygauss], numpy=[kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
@@ -49,6 +52,7 @@ def rng_state() -> dict:
 
 def set_rng_state(s: dict):
     "Restore what `rng_state` returned."
+    import torch
     pyver, pystate, pygauss = s['python']; random.setstate((pyver, tuple(pystate), pygauss))
     kind, keys, pos, has_gauss, gauss = s['numpy']
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
@@ -133,6 +137,7 @@ def load_json(path):
 # %% ../nbs/00_core.ipynb #bf4d0567
 def save_checkpoint(state: dict, path, keep_prev: bool = True):
     "`torch.save` `state` to `path` atomically; the old file is kept as `<path>.prev` until the new one is written."
+    import torch
     path = Path(path); buf = io.BytesIO(); torch.save(state, buf)
     if keep_prev and path.exists():
         prev = path.with_name(path.name + '.prev')
@@ -142,6 +147,7 @@ def save_checkpoint(state: dict, path, keep_prev: bool = True):
 
 def load_checkpoint(path, map_location='cpu') -> dict:
     "Load a checkpoint safely (`weights_only=True`); a missing or damaged file is a one-line error."
+    import torch
     path = Path(path)
     if not path.exists(): raise IdartsError(f"{path}: checkpoint not found")
     try: return torch.load(path, map_location=map_location, weights_only=True)
@@ -192,6 +198,7 @@ def git_commit(path='.') -> str | None:
 
 def hardware() -> str:
     "A one-line description of the compute device(s)."
+    import torch
     if torch.cuda.is_available():
         return f"{torch.cuda.device_count()}x {torch.cuda.get_device_name(0)}"
     cpu = platform.processor() or platform.machine()
@@ -203,6 +210,7 @@ def hardware() -> str:
 
 def env_info() -> dict:
     "Versions, hardware and commit, saved in every run directory."
+    import torch
     from idarts import __version__
     return dict(idarts=__version__, python=sys.version.split()[0], torch=torch.__version__, numpy=np.__version__,
                 platform=platform.platform(), hardware=hardware(), git_commit=git_commit(),

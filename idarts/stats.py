@@ -5,13 +5,13 @@
 # %% ../nbs/13_stats.ipynb #8d1ce4d6
 from __future__ import annotations
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+
+from .core import atomic_write_bytes  # torch-free
 
 # %% auto #0
 __all__ = ['SWITCH_NAMES', 'BEYOND', 'mean_std', 'fmt_mean_std', 't_interval', 'paired_bootstrap', 'verdict', 'verdict_sentence',
@@ -239,18 +239,6 @@ _TEX = {'\\': r'\textbackslash{}', '&': r'\&', '%': r'\%', '$': r'\$', '#': r'\#
         '~': r'\textasciitilde{}', '^': r'\textasciicircum{}'}
 def _tex(s: str) -> str: return ''.join(_TEX.get(c, c) for c in s)
 
-def _atomic_write(path: Path, text: str) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f: f.write(text)
-        um = os.umask(0); os.umask(um)
-        os.chmod(tmp, 0o666 & ~um)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
-    return path
-
 # %% ../nbs/13_stats.ipynb #18f51955
 def write_table(df: pd.DataFrame, base, caption: str = '') -> list[Path]:
     "Write `<base>.csv`, `<base>.md` (caption, blank line, Markdown) and `<base>.tex` (LaTeX table) atomically; returns the paths."
@@ -258,4 +246,6 @@ def write_table(df: pd.DataFrame, base, caption: str = '') -> list[Path]:
     md = (f"{caption}\n\n" if caption else '') + to_markdown(df) + '\n'
     tex = df.to_latex(index=False, escape=True, caption=_tex(caption) if caption else None)
     tex = tex.replace('\u00b1', r'$\pm$').replace('\u2212', '$-$')
-    return [_atomic_write(base.with_name(base.name + ext), t) for ext, t in (('.csv', df.to_csv(index=False)), ('.md', md), ('.tex', tex))]
+    paths = [base.with_name(base.name + ext) for ext in ('.csv', '.md', '.tex')]
+    for p, text in zip(paths, (df.to_csv(index=False), md, tex)): atomic_write_bytes(p, text.encode('utf-8'))
+    return paths
