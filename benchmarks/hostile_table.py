@@ -37,7 +37,7 @@ def cases():
     c['eval --scales 0'] = simple(lambda t: ['eval', '--model', 'bicubic', '--sets', 'Set5', '--scales', '0'])
     c['eval --scales a'] = simple(lambda t: ['eval', '--model', 'bicubic', '--sets', 'Set5', '--scales', 'a'])
     c['search --seed -1'] = simple(lambda t: ['search', '--out', t/'r', *SMOKE, '--seed', '-1'])
-    for kv in ('batch=0', 'channels=0', 'patch_lr=0', 'epochs=0', 'cells=0', 'grad_clip=-1', 'w_lr=-0.1', 'device=gpu7'):
+    for kv in ('batch=0', 'channels=0', 'patch_hr=0', 'epochs=0', 'cells=0', 'grad_clip=-1', 'w_lr=-0.1', 'device=gpu7'):
         c[f'search --set {kv}'] = simple(lambda t, kv=kv: ['search', '--out', t/'r', *SMOKE, '--set', kv])
     c['train --set lr_gamma=-0.5'] = simple(lambda t: ['train', '--arch', 'edsr-baseline', '--profile', 'smoke', '-q', '--out', t/'r',
                                                         '--set', 'lr_gamma=-0.5', '--set', 'epochs=1', '--set', 'iters_per_epoch=1',

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #96337239
 from __future__ import annotations
-import dataclasses, hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time
+import dataclasses, hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time, warnings
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -13,10 +13,10 @@ import numpy as np
 # torch is imported inside the functions that need it: `idarts --help`, idarts.stats and the config layer stay torch-free
 
 # %% auto #0
-__all__ = ['IdartsError', 'set_seed', 'get_device', 'rng_state', 'set_rng_state', 'config_dict', 'config_from_dict',
-           'make_config', 'config_hash', 'atomic_write_bytes', 'save_json', 'load_json', 'save_checkpoint',
-           'load_checkpoint', 'JsonlLogger', 'read_jsonl', 'read_log', 'git_commit', 'hardware', 'env_info',
-           'prepare_run_dir']
+__all__ = ['IdartsError', 'set_seed', 'get_device', 'rng_state', 'set_rng_state', 'config_dict', 'upgrade_config',
+           'config_from_dict', 'make_config', 'config_hash', 'atomic_write_bytes', 'save_json', 'load_json',
+           'save_checkpoint', 'load_checkpoint', 'JsonlLogger', 'read_jsonl', 'read_log', 'git_commit', 'hardware',
+           'env_info', 'prepare_run_dir']
 
 # %% ../nbs/00_core.ipynb #cddf4959
 class IdartsError(Exception):
@@ -75,8 +75,22 @@ def _coerce(tp, v):
     "Turn JSON values back into what the field's default looks like (lists into tuples)."
     return tuple(_coerce(None, o) for o in v) if isinstance(v, list) and tp is tuple else v
 
+def upgrade_config(cls, d: dict) -> dict:
+    """`d` with the renamed fields of `cls` (`cls.RENAMED`: old name -> (new name, convert(value, d, cls) or None))
+    under their new names; each old name gives a `FutureWarning`, so saved configs of older versions still load."""
+    d = dict(d)
+    for old, (new, conv) in getattr(cls, 'RENAMED', {}).items():
+        if old not in d: continue
+        if new in d: raise IdartsError(f"{cls.__name__}: both {old!r} (the old name) and {new!r} given; keep only {new!r}")
+        v = d.pop(old)
+        d[new] = conv(v, d, cls) if conv is not None and v is not None else v
+        warnings.warn(f"{cls.__name__} field {old!r} is now {new!r}" + (f" ({old}={v} -> {new}={d[new]})" if conv else '') +
+                      "; the old name is accepted until idarts 0.3", FutureWarning, stacklevel=3)
+    return d
+
 def config_from_dict(cls, d: dict):
-    "Rebuild a config of class `cls` from `config_dict` output; unknown keys are an error."
+    "Rebuild a config of class `cls` from `config_dict` output (renamed fields upgraded); unknown keys are an error."
+    d = upgrade_config(cls, d)
     names = {f.name: f for f in fields(cls)}
     bad = set(d) - set(names)
     if bad: raise IdartsError(f"unknown {cls.__name__} fields {sorted(bad)}; valid: {sorted(names)}")
@@ -92,7 +106,7 @@ def make_config(cls, profile: str = 'paper', **overrides):
     if profile not in profiles and profile != 'paper':
         raise IdartsError(f"unknown profile {profile!r} for {cls.__name__}; choose one of {sorted(set(profiles) | {'paper'})}")
     d = dict(profiles.get(profile, {}))
-    d.update({k: v for k, v in overrides.items() if v is not None})
+    d.update(upgrade_config(cls, {k: v for k, v in overrides.items() if v is not None}))
     d['profile'] = profile
     return config_from_dict(cls, d) if 'profile' in {f.name for f in fields(cls)} else config_from_dict(cls, {k: v for k, v in d.items() if k != 'profile'})
 

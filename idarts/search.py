@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .core import (IdartsError, JsonlLogger, config_dict, get_device, hardware, load_checkpoint, load_json,
+from .core import (IdartsError, JsonlLogger, config_dict, upgrade_config, get_device, hardware, load_checkpoint, load_json,
                          make_config, prepare_run_dir, read_log, rng_state, save_checkpoint, set_rng_state, set_seed)
 from .rundir import (SEED, Bool, Choice, Float, Int, RunDir, Str, Tuple, check_finite, config_diff, validate_config)
 from .data import PatchDataset, list_images, split_images
@@ -33,22 +33,24 @@ __all__ = ['ALPHA_PRESETS', 'SEARCH_RULES', 'SearchConfig', 'alpha_betas', 'chec
 class SearchConfig:
     "Everything a search depends on; defaults are the paper's (see the notebook for the choices)."
     PROFILES: ClassVar[dict] = {
-        'smoke': dict(data=('T91',), max_images=8, cells=2, channels=4, batch=2, patch_lr=8, epochs=2,
+        'smoke': dict(data=('T91',), n_images=8, cells=2, channels=4, batch=2, patch_hr=32, epochs=2,
                       patches_per_image=1, steps_per_epoch=3, eval_patches=4, hessian_iters=3, hessian_patches=2),
-        'cpu': dict(data=('T91', 'BSD200'), cells=3, channels=16, batch=8, patch_lr=16, epochs=10,
+        'cpu': dict(data=('T91', 'BSD200'), cells=3, channels=16, batch=8, patch_hr=64, epochs=10,
                     patches_per_image=2, eval_patches=32, hessian_iters=6, hessian_patches=4),
     }
+    RENAMED: ClassVar[dict] = {  # old name -> new name (and conversion); accepted with a warning until idarts 0.3
+        'patch_lr': ('patch_hr', lambda v, d, cls: v * d.get('scale', cls.scale)), 'max_images': ('n_images', None)}
     profile: str = 'paper'
     space: str = 'improved'
     scale: int = 4
     seed: int = 0
     order: str = 'first'
     data: tuple = ('DIV2K',)
-    max_images: int | None = None
+    n_images: int | None = None
     cells: int = 8
     channels: int = 64
     batch: int = 16
-    patch_lr: int = 24
+    patch_hr: int = 96
     patches_per_image: int = 40
     steps_per_epoch: int | None = None
     epochs: int = 50
@@ -84,8 +86,8 @@ def _device_ok(d: str) -> bool:
 
 SEARCH_RULES = dict(
     profile=Str(), space=Choice(*SPACES), scale=Choice(2, 3, 4), seed=SEED,
-    order=Choice('first', 'second'), data=Tuple(Str()), max_images=Int(2, optional=True), cells=Int(1), channels=Int(1),
-    batch=Int(1), patch_lr=Int(3), patches_per_image=Int(1), steps_per_epoch=Int(1, optional=True), epochs=Int(1),
+    order=Choice('first', 'second'), data=Tuple(Str()), n_images=Int(2, optional=True), cells=Int(1), channels=Int(1),
+    batch=Int(1), patch_hr=Int(3), patches_per_image=Int(1), steps_per_epoch=Int(1, optional=True), epochs=Int(1),
     w_lr=Float(0, lo_open=True), w_lr_min=Float(0), w_momentum=Float(0, 1, hi_open=True), w_weight_decay=Float(0),
     grad_clip=Float(0, lo_open=True), a_lr=Float(0, lo_open=True), a_betas=Tuple(Float(0, 1, hi_open=True), n=2),
     a_weight_decay=Float(0), alpha_preset=Choice('paper', 'darts'), eval_patches=Int(1), hessian_iters=Int(0),
@@ -97,6 +99,8 @@ def check_search_config(cfg: SearchConfig) -> SearchConfig:
     validate_config(cfg, SEARCH_RULES)
     if not _device_ok(cfg.device): raise IdartsError(f"SearchConfig device={cfg.device!r}: not a device torch knows; use auto, cpu, cuda or mps")
     if cfg.w_lr_min > cfg.w_lr: raise IdartsError(f"SearchConfig w_lr_min={cfg.w_lr_min}: above w_lr={cfg.w_lr}; set w_lr_min <= w_lr")
+    if cfg.patch_hr % cfg.scale or cfg.patch_hr // cfg.scale < 3:
+        raise IdartsError(f"SearchConfig patch_hr={cfg.patch_hr}: must be a multiple of scale={cfg.scale} with an LR side of at least 3; e.g. patch_hr={24 * cfg.scale}")
     return cfg
 
 # %% ../nbs/08_search.ipynb #86da7c19
@@ -196,9 +200,9 @@ def _epoch_record(model, epoch, eval_batches, cfg) -> dict:
 # %% ../nbs/08_search.ipynb #f3f5c55d
 _IGNORED_ON_RESUME = ('device', 'num_workers')
 
-def _same_run(a: dict, b: dict) -> list:
-    "Config fields that differ, ignoring those that cannot change the result."
-    return config_diff(a, b, _IGNORED_ON_RESUME)
+def _config_changes(saved: dict, cfg: SearchConfig) -> list:
+    "Fields of `cfg` that differ from a `saved` config (old field names upgraded), ignoring those that cannot change the result."
+    return config_diff(upgrade_config(SearchConfig, saved), config_dict(cfg), _IGNORED_ON_RESUME)
 
 def _to(batch, dev): return [t.to(dev, non_blocking=True) for t in batch]
 
@@ -209,17 +213,17 @@ def _search_setup(cfg: SearchConfig, out: Path, resume: bool) -> SimpleNamespace
     ckpt_path, log_path = out/'checkpoint.pt', out/'log.jsonl'
     ckpt = load_checkpoint(ckpt_path) if resume and ckpt_path.exists() else None
     if ckpt is not None:
-        diff = _same_run(ckpt['config'], config_dict(cfg))
+        diff = _config_changes(ckpt['config'], cfg)
         if diff: raise IdartsError(f"{ckpt_path}: written by a search with different {diff}; resume with the run's own "
                                    f"config ({out/'config.json'}) or start a new run in another directory")
     if ckpt is None or not (out/'config.json').exists(): prepare_run_dir(out, cfg, 'search')
 
     set_seed(cfg.seed, cfg.deterministic)
     dev = get_device(cfg.device)
-    paths = [p for name in cfg.data for p in list_images(name)][:cfg.max_images]
+    paths = [p for name in cfg.data for p in list_images(name)][:cfg.n_images]
     trn_paths, val_paths = split_images(paths, cfg.seed)
-    trn_ds = PatchDataset(trn_paths, cfg.scale, cfg.patch_lr, augment=True, skip_small=True)
-    val_ds = PatchDataset(val_paths, cfg.scale, cfg.patch_lr, augment=True, skip_small=True)
+    trn_ds = PatchDataset(trn_paths, cfg.scale, cfg.patch_hr // cfg.scale, augment=True, skip_small=True)
+    val_ds = PatchDataset(val_paths, cfg.scale, cfg.patch_hr // cfg.scale, augment=True, skip_small=True)
     trn = PatchStream(trn_ds, cfg.batch, cfg.patches_per_image, cfg.seed, stream=0, num_workers=cfg.num_workers)
     val = PatchStream(val_ds, cfg.batch, cfg.patches_per_image, cfg.seed, stream=1, num_workers=cfg.num_workers)
     keys = pass_keys(max(cfg.eval_patches, val.n_images), val.n_images, cfg.seed, 2, 0)[:cfg.eval_patches]

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .core import (IdartsError, JsonlLogger, config_dict, config_from_dict, get_device, load_checkpoint, load_json,
+from .core import (IdartsError, JsonlLogger, config_dict, config_from_dict, upgrade_config, get_device, load_checkpoint, load_json,
                    make_config, prepare_run_dir, read_log, rng_state, save_checkpoint, set_rng_state, set_seed)
 from .rundir import SEED, Bool, Choice, Float, Int, RunDir, Str, Tuple, check_finite, config_diff, validate_config
 from .genotype import Genotype
@@ -35,11 +35,12 @@ __all__ = ['LOSSES', 'ARCHS', 'TRAIN_RULES', 'TrainConfig', 'check_config', 'con
 class TrainConfig:
     "Final training of an SR network; defaults are the paper's (nbs/specification.ipynb), `PROFILES` shrink it."
     PROFILES: ClassVar[dict] = {
-        'smoke': dict(cells=2, channels=8, data=('T91',), n_train=8, val_data='Set5', n_val=2, batch=4, patch_hr=32,
+        'smoke': dict(cells=2, channels=8, data=('T91',), n_images=8, val_data='Set5', n_val=2, batch=4, patch_hr=32,
                       epochs=2, iters_per_epoch=3, lr=1e-3, lr_step=1),
         'cpu': dict(cells=4, channels=16, data=('T91', 'BSD200'), val_data='Set5', n_val=5, batch=16, patch_hr=96,
                     epochs=10, iters_per_epoch=200, lr=2e-3, lr_step=7),
     }
+    RENAMED: ClassVar[dict] = {'n_train': ('n_images', None)}  # accepted with a warning until idarts 0.3
     profile: str = 'paper'
     arch: str = 'darts'            # 'darts' (a searched cell) | 'edsr' | 'edsr-baseline' (sanity anchors)
     genotype: str | None = None    # genotype.json of the cell (arch 'darts')
@@ -48,7 +49,7 @@ class TrainConfig:
     scale: int = 4
     seed: int = 0
     data: tuple = ('DIV2K',)       # training sets (names in idarts.data.DATASETS, or folders of images)
-    n_train: int | None = None     # use only the first n training images (sorted by name)
+    n_images: int | None = None    # use only the first n training images (sorted by name)
     val_data: str = 'DIV2K_valid'  # validation set (a name or a folder)
     n_val: int = 10                # its first n images, scored whole after every epoch
     batch: int = 16                # global batch (split over DDP ranks)
@@ -76,7 +77,7 @@ ARCHS = ('darts', 'edsr', 'edsr-baseline')
 
 TRAIN_RULES = dict(
     profile=Str(), arch=Choice(*ARCHS), genotype=Str(optional=True), cells=Int(1), channels=Int(1), scale=Choice(2, 3, 4),
-    seed=SEED, data=Tuple(Str()), n_train=Int(1, optional=True), val_data=Str(), n_val=Int(1), batch=Int(1), patch_hr=Int(1),
+    seed=SEED, data=Tuple(Str()), n_images=Int(1, optional=True), val_data=Str(), n_val=Int(1), batch=Int(1), patch_hr=Int(1),
     epochs=Int(1), iters_per_epoch=Int(1), lr=Float(0, lo_open=True), lr_step=Int(1), lr_gamma=Float(0, 1, lo_open=True),
     betas=Tuple(Float(0, 1, hi_open=True), n=2), eps=Float(0, lo_open=True), weight_decay=Float(0), loss=Choice('l1', 'l2'),
     device=Str(), amp_bf16=Bool(), channels_last=Bool(), num_workers=Int(0), cache_lr=Bool(), val_every=Int(1),
@@ -149,7 +150,7 @@ def _big_enough(paths, side: int) -> list[Path]:
 
 def train_dataset(cfg: TrainConfig) -> StepPatches:
     "The deterministic training stream of `cfg`."
-    paths = [p for name in cfg.data for p in resolve_images(name)][:cfg.n_train]
+    paths = [p for name in cfg.data for p in resolve_images(name)][:cfg.n_images]
     ds = PatchDataset(_big_enough(paths, cfg.patch_hr), cfg.scale, cfg.patch_hr // cfg.scale, augment=True, cache_lr=cfg.cache_lr)
     return StepPatches(ds, cfg.seed)
 
@@ -250,7 +251,7 @@ def check_resume(ck: dict, cfg: TrainConfig, spec: dict, path):
     if ck['spec'] != spec:
         raise IdartsError(f"{path}: checkpoint holds a different network ({_describe(ck['spec'])}) than this config "
                           f"({_describe(spec)}); resume with the same genotype/cells/channels/scale or use another --out")
-    a, b = ck['config'], config_dict(cfg)
+    a, b = upgrade_config(TrainConfig, ck['config']), config_dict(cfg)   # old field names upgraded
     diff = config_diff(a, b, _FREE)
     if diff:
         raise IdartsError(f"{path}: checkpoint was trained with a different config (" +

@@ -59,7 +59,7 @@ BAD = [
     (['search', '--out', '{t}/r', *FAST, '--set', 'seed=-1'], ['seed=-1']),
     (['search', '--out', '{t}/r', *FAST, '--set', 'batch=0'], ['batch=0', '>= 1']),
     (['search', '--out', '{t}/r', *FAST, '--set', 'channels=0'], ['channels=0']),
-    (['search', '--out', '{t}/r', *FAST, '--set', 'patch_lr=0'], ['patch_lr=0']),
+    (['search', '--out', '{t}/r', *FAST, '--set', 'patch_hr=0'], ['patch_hr=0']),
     (['search', '--out', '{t}/r', *FAST, '--set', 'epochs=0'], ['epochs=0']),            # was: a "genotype" of an untrained supernet
     (['search', '--out', '{t}/r', *FAST, '--set', 'cells=0'], ['cells=0']),              # was: silent
     (['search', '--out', '{t}/r', *FAST, '--set', 'grad_clip=-1'], ['grad_clip=-1.0']),  # was: silent
