@@ -27,7 +27,7 @@ def sk_metrics(pairs):
 
 
 def id_metrics(pairs):
-    return [(psnr(a, b), ssim(a, b)) for a, b in pairs]
+    return [(psnr(a, b, border=0), ssim(a, b, border=0)) for a, b in pairs]
 
 
 def main(argv=None):

@@ -59,9 +59,9 @@ def _mse(a: np.ndarray, b: np.ndarray) -> float:
 def _psnr_from_mse(mse: float) -> float:
     return math.inf if mse == 0 else 10. * math.log10(255. ** 2 / mse)
 
-def psnr(sr, hr, border: int = 0, y: bool = True) -> float:
+def psnr(sr, hr, *, border: int, y: bool = True) -> float:
     """PSNR (dB) of `sr` against `hr`, numpy uint8 or float on [0, 255], `HxW` or `HxWx3`.
-    `border`: pixels shaved at each side before scoring (the protocol: the scale).
+    `border` (required): pixels shaved at each side before scoring (the protocol: the scale; 0: none).
     `y`: score the BT.601 Y channel (gray images are scored on their values as they are); `False`: all channels.
     Identical images give `inf`."""
     _check_pair(np.asarray(sr), np.asarray(hr))
@@ -111,16 +111,16 @@ def _prep_torch(sr: Tensor, hr: Tensor, border: int, y: bool, dtype) -> tuple[Te
     if y: sr, hr = rgb_to_y(sr), rgb_to_y(hr)
     return _shave(sr, border), _shave(hr, border)
 
-def psnr_torch(sr: Tensor, hr: Tensor, border: int = 0, y: bool = True, dtype=torch.float64) -> Tensor:
-    "Per-image PSNR (N,) of batches on [0, 255]; `border` shaved, Y channel if `y` (1-channel images as they are)."
+def psnr_torch(sr: Tensor, hr: Tensor, *, border: int, y: bool = True, dtype=torch.float64) -> Tensor:
+    "Per-image PSNR (N,) of batches on [0, 255]; `border` (required) shaved, Y channel if `y` (1-channel images as they are)."
     a, b = _prep_torch(sr, hr, border, y, dtype)
     mse = ((a - b) ** 2).mean((1, 2, 3))
     return 10. * torch.log10(255. ** 2 / mse)   # mse == 0 -> inf
 
-def ssim_torch(sr: Tensor, hr: Tensor, border: int = 0, y: bool = True, dtype=torch.float64,
+def ssim_torch(sr: Tensor, hr: Tensor, *, border: int, y: bool = True, dtype=torch.float64,
                chunk_rows: int | None = None) -> Tensor:
     """Per-image SSIM (N,) of batches on [0, 255] (`ssim_index.m`: 11x11 Gaussian, sigma 1.5, K = 0.01/0.03, L = 255,
-    'valid' map averaged); `border` shaved first; Y channel if `y`. `chunk_rows`: output rows per strip
+    'valid' map averaged); `border` (required) shaved first; Y channel if `y`. `chunk_rows`: output rows per strip
     (default 64 on CPU, whole image elsewhere)."""
     a, b = _prep_torch(sr, hr, border, y, dtype)
     n, c, h, w = a.shape
@@ -139,17 +139,17 @@ def ssim_torch(sr: Tensor, hr: Tensor, border: int = 0, y: bool = True, dtype=to
     return (tot / (ho * wo)).reshape(n, c).mean(1)
 
 # %% ../nbs/02_metrics.ipynb #95f50495
-def ssim(sr, hr, border: int = 0, y: bool = True) -> float:
+def ssim(sr, hr, *, border: int, y: bool = True) -> float:
     """SSIM of `sr` against `hr`, numpy uint8 or float on [0, 255], `HxW` or `HxWx3` (`ssim_index.m` protocol:
     11x11 Gaussian window, sigma 1.5, K1 = 0.01, K2 = 0.03, L = 255, mean of the 'valid' SSIM map).
-    `border`: pixels shaved at each side first (the protocol: the scale).
+    `border` (required): pixels shaved at each side first (the protocol: the scale; 0: none).
     `y`: score the BT.601 Y channel (gray images on their values as they are); `False`: mean over channels.
     Identical images give 1."""
     _check_pair(np.asarray(sr), np.asarray(hr))
     a, b = _prep_np(sr, border, y), _prep_np(hr, border, y)
     a, b = (a[None], b[None]) if a.ndim == 2 else (a, b)
     ta, tb = torch.from_numpy(a)[None], torch.from_numpy(b)[None]   # zero-copy views
-    return float(ssim_torch(ta, tb, y=False))
+    return float(ssim_torch(ta, tb, border=0, y=False))
 
 # %% ../nbs/02_metrics.ipynb #85d4e21c
 def quantize(x01: Tensor) -> Tensor:
@@ -170,4 +170,4 @@ def evaluate_pair(sr_uint8: np.ndarray, hr_uint8: np.ndarray, scale: int) -> tup
     _check_pair(np.asarray(sr_uint8), np.asarray(hr_uint8))
     a, b = _prep_np(sr_uint8, scale, True), _prep_np(hr_uint8, scale, True)
     p = _psnr_from_mse(_mse(a, b))
-    return p, float(ssim_torch(torch.from_numpy(a)[None, None], torch.from_numpy(b)[None, None], y=False)[0])
+    return p, float(ssim_torch(torch.from_numpy(a)[None, None], torch.from_numpy(b)[None, None], border=0, y=False)[0])

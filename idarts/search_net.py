@@ -4,20 +4,18 @@
 
 # %% ../nbs/05_search_net.ipynb #a66541ee
 from __future__ import annotations
-import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .core import IdartsError
-from .ops import Residual, ReLUConvBN, get_space, make_op, space_name
+from .ops import Residual, get_space, make_op, space_name
 from .genotype import derive_genotype
+from .body import N_EDGES, N_NODES, CellNetwork, preprocessor, reduce_nodes
 
 # %% auto #0
-__all__ = ['N_NODES', 'N_EDGES', 'DIV2K_MEAN', 'MixedOp', 'preprocessor', 'reduce_nodes', 'SearchCell', 'upsampler', 'rgb_mean',
-           'fast_layout', 'SearchNetwork']
+__all__ = ['MixedOp', 'SearchCell', 'SearchNetwork']
 
 # %% ../nbs/05_search_net.ipynb #c35cb046
 class MixedOp(nn.Module):
@@ -47,24 +45,6 @@ class MixedOp(nn.Module):
         return out
 
 # %% ../nbs/05_search_net.ipynb #673c9a36
-N_NODES, N_EDGES = 4, 14
-
-def preprocessor(C_in: int, C: int, space, affine: bool) -> nn.Module:
-    "The 1x1 ReLU-Conv-BN on a cell input (ReLU-Conv without BN for `preprocess='conv'`), or the identity without preprocessing."
-    sp = get_space(space)
-    if sp.preprocess == 'conv': return nn.Sequential(nn.ReLU(inplace=False), nn.Conv2d(C_in, C, 1, bias=False))
-    if sp.preprocess: return ReLUConvBN(C_in, C, 1, affine=affine)
-    if C_in != C: raise IdartsError(f"a cell without preprocessing needs C-channel inputs, got {C_in} for C={C}")
-    return nn.Identity()
-
-def reduce_nodes(states: list, mean: bool):
-    "The cell output from its intermediate nodes: their mean, or their concatenation along channels."
-    if mean:
-        out = states[0]
-        for s in states[1:]: out = out + s
-        return out * (1.0 / len(states))
-    return torch.cat(states, dim=1)
-
 class SearchCell(nn.Module):
     "A search cell: 4 intermediate nodes, 14 mixed-op edges; inputs may have `m0*C` and `m1*C` channels."
     def __init__(self, C: int, space='improved', m0: int = 1, m1: int = 1, affine: bool = False, checkpoint_ops: bool = False):
@@ -89,63 +69,22 @@ class SearchCell(nn.Module):
             states.append(s)
         return reduce_nodes(states[2:], self.space.cell_mean)
 
-# %% ../nbs/05_search_net.ipynb #9c7a8bb1
-DIV2K_MEAN = (0.4488, 0.4371, 0.4040)
-
-def upsampler(C: int, scale: int) -> nn.Sequential:
-    "EDSR's sub-pixel upsampler (conv + PixelShuffle), x2, x3, x4 or x8."
-    if scale == 3: return nn.Sequential(nn.Conv2d(C, 9 * C, 3, padding=1), nn.PixelShuffle(3))
-    if scale >= 2 and scale & (scale - 1) == 0:
-        return nn.Sequential(*[m for _ in range(int(math.log2(scale))) for m in (nn.Conv2d(C, 4 * C, 3, padding=1), nn.PixelShuffle(2))])
-    raise IdartsError(f"unsupported scale x{scale}; use 2, 3, 4 or 8")
-
-def rgb_mean(n_colors: int) -> torch.Tensor:
-    "The DIV2K mean as a [1, n_colors, 1, 1] tensor (its average for one channel)."
-    m = torch.tensor(DIV2K_MEAN)
-    if n_colors == 1: m = m.mean(0, keepdim=True)
-    elif n_colors != 3: raise IdartsError(f"n_colors must be 1 or 3, got {n_colors}")
-    return m.view(1, -1, 1, 1)
-
-def fast_layout(x: torch.Tensor, channels_last: bool | None = None) -> torch.Tensor:
-    "`x` in channels-last layout if asked, or by default (`None`) on CPU, where depthwise convs are faster so."
-    if channels_last or (channels_last is None and x.device.type == 'cpu'):
-        return x.contiguous(memory_format=torch.channels_last)
-    return x
-
 # %% ../nbs/05_search_net.ipynb #c64e6648
-class SearchNetwork(nn.Module):
-    "The SR supernet: stem, K search cells sharing one alpha matrix, global residual, upsampler."
+class SearchNetwork(CellNetwork):
+    "The SR supernet: the `CellNetwork` body with K search cells sharing one alpha matrix."
     def __init__(self, C: int = 64, cells: int = 8, scale: int = 4, space='improved', checkpointing: str = 'none',
                  n_colors: int = 3, channels_last: bool | None = None):
-        super().__init__()
-        if checkpointing not in ('none', 'cell', 'mixedop'):
-            raise IdartsError(f"checkpointing must be 'none', 'cell' or 'mixedop', got {checkpointing!r}")
-        self.space, self.space_name = get_space(space), space_name(space)
-        self._kw = dict(C=C, cells=cells, scale=scale, space=self.space_name, checkpointing=checkpointing, n_colors=n_colors,
+        sp, name = get_space(space), space_name(space)
+        cell = lambda m0, m1: SearchCell(C, sp, m0, m1, affine=False, checkpoint_ops=checkpointing == 'mixedop')
+        super().__init__(cell, C, cells, scale, sp, n_colors, channels_last, checkpointing, modes=('none', 'cell', 'mixedop'))
+        self.space, self.space_name, self.primitives = sp, name, sp.primitives
+        self._kw = dict(C=C, cells=cells, scale=scale, space=name, checkpointing=checkpointing, n_colors=n_colors,
                         channels_last=channels_last)
-        self.checkpointing, self.primitives, self.channels_last = checkpointing, self.space.primitives, channels_last
-        self.register_buffer('rgb_mean', rgb_mean(n_colors), persistent=False)
-        self.stem = nn.Conv2d(n_colors, C, 3, padding=1)
-        m, mpp, mp = self.space.out_mult, 1, 1
-        self.cells = nn.ModuleList()
-        for _ in range(cells):
-            self.cells.append(SearchCell(C, self.space, mpp, mp, affine=False, checkpoint_ops=checkpointing == 'mixedop'))
-            mpp, mp = mp, m
-        self.fuse = nn.Conv2d(m * C, C, 1) if m != 1 else None
-        self.upsampler = upsampler(C, scale)
-        self.tail = nn.Conv2d(C, n_colors, 3, padding=1)
         self.alpha_normal = nn.Parameter(1e-3 * torch.randn(N_EDGES, len(self.primitives)))
 
     def forward(self, x):
         "`x`: LR images in [0, 1], [N, 3, h, w] -> SR images [N, 3, s*h, s*w]."
-        feat = self.stem(fast_layout(x, self.channels_last) - self.rgb_mean)
-        w = F.softmax(self.alpha_normal, dim=-1)
-        s0 = s1 = feat
-        ckpt = self.checkpointing == 'cell' and torch.is_grad_enabled()
-        for cell in self.cells:
-            s0, s1 = s1, (checkpoint(cell, s0, s1, w, use_reentrant=False) if ckpt else cell(s0, s1, w))
-        h = s1 if self.fuse is None else self.fuse(s1)
-        return self.tail(self.upsampler(h + feat)) + self.rgb_mean
+        return super().forward(x, F.softmax(self.alpha_normal, dim=-1))
 
     def loss(self, lr, hr):
         "L1 loss of the SR output against `hr` (both in [0, 1])."

@@ -10,16 +10,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from .core import IdartsError, load_json
 from .ops import get_space, make_op
 from .genotype import Genotype
-from .search_net import fast_layout, preprocessor, reduce_nodes, rgb_mean, upsampler
-from torch.utils.checkpoint import checkpoint
+from .body import N_NODES, CellNetwork, SRModel, preprocessor, reduce_nodes, upsampler
 
 # %% auto #0
-__all__ = ['ARCHS', 'FixedCell', 'as_genotype', 'check_checkpointing', 'SRNetwork', 'ResBlock', 'EDSR', 'edsr_baseline',
-           'model_spec', 'build_model', 'count_params', 'count_macs', 'complexity_line', 'info_report']
+__all__ = ['ARCHS', 'FixedCell', 'as_genotype', 'SRNetwork', 'ResBlock', 'EDSR', 'edsr_baseline', 'model_spec', 'build_model',
+           'count_params', 'count_macs', 'complexity_line', 'info_report']
 
 # %% ../nbs/07_sr_net.ipynb #85ef4e77
 class FixedCell(nn.Module):
@@ -33,7 +33,7 @@ class FixedCell(nn.Module):
 
     def forward(self, s0, s1):
         states = [self.pre0(s0), self.pre1(s1)]
-        for k in range(4):
+        for k in range(N_NODES):
             a, b = 2 * k, 2 * k + 1
             states.append(self.ops[a](states[self.inputs[a]]) + self.ops[b](states[self.inputs[b]]))
         return reduce_nodes([states[c] for c in self.concat], self.space.cell_mean)
@@ -46,34 +46,13 @@ def as_genotype(genotype) -> Genotype:
     if isinstance(genotype, (str, Path)): return Genotype.from_json(genotype)
     raise IdartsError(f"not a genotype: {type(genotype).__name__}; give a genotype.json path")
 
-def check_checkpointing(mode: str) -> str:
-    if mode not in ('none', 'cell'): raise IdartsError(f"checkpointing must be 'none' or 'cell', got {mode!r}")
-    return mode
-
-class SRNetwork(nn.Module):
-    "The SR network of Fig. 5 with K cells of `genotype` at C channels."
+class SRNetwork(CellNetwork):
+    "The SR network of Fig. 5: the `CellNetwork` body with K cells of `genotype` at C channels."
     def __init__(self, genotype, C: int = 256, cells: int = 20, scale: int = 4, n_colors: int = 3,
                  channels_last: bool | None = None, checkpointing: str = 'none'):
-        super().__init__()
-        self.genotype, self.checkpointing = as_genotype(genotype), check_checkpointing(checkpointing)
-        self.n_colors, self.channels_last = n_colors, channels_last
-        self.register_buffer('rgb_mean', rgb_mean(n_colors), persistent=False)
-        self.stem = nn.Conv2d(n_colors, C, 3, padding=1)
-        m, mpp, mp = get_space(self.genotype.space).out_mult, 1, 1
-        self.cells = nn.ModuleList()
-        for _ in range(cells):
-            self.cells.append(FixedCell(self.genotype, C, mpp, mp)); mpp, mp = mp, m
-        self.fuse = nn.Conv2d(m * C, C, 1) if m != 1 else None
-        self.upsampler = upsampler(C, scale)
-        self.tail = nn.Conv2d(C, n_colors, 3, padding=1)
-
-    def forward(self, x):
-        feat = self.stem(fast_layout(x, self.channels_last) - self.rgb_mean)
-        s0 = s1 = feat
-        ckpt = self.checkpointing == 'cell' and torch.is_grad_enabled()
-        for cell in self.cells: s0, s1 = s1, (checkpoint(cell, s0, s1, use_reentrant=False) if ckpt else cell(s0, s1))
-        h = s1 if self.fuse is None else self.fuse(s1)
-        return self.tail(self.upsampler(h + feat)) + self.rgb_mean
+        g = as_genotype(genotype)
+        super().__init__(lambda m0, m1: FixedCell(g, C, m0, m1), C, cells, scale, g.space, n_colors, channels_last, checkpointing)
+        self.genotype = g
 
 # %% ../nbs/07_sr_net.ipynb #693b5619
 class ResBlock(nn.Module):
@@ -84,13 +63,11 @@ class ResBlock(nn.Module):
         self.res_scale = res_scale
     def forward(self, x): return x + self.body(x) * self.res_scale
 
-class EDSR(nn.Module):
-    "EDSR (Lim et al., 2017) with the sub-pixel upsampler and DIV2K mean shift."
+class EDSR(SRModel):
+    "EDSR (Lim et al., 2017) with the sub-pixel upsampler and DIV2K mean shift (`SRModel`)."
     def __init__(self, n_resblocks: int = 32, n_feats: int = 256, res_scale: float = 0.1, scale: int = 4,
                  n_colors: int = 3, channels_last: bool | None = None, checkpointing: str = 'none'):
-        super().__init__()
-        self.n_colors, self.channels_last, self.checkpointing = n_colors, channels_last, check_checkpointing(checkpointing)
-        self.register_buffer('rgb_mean', rgb_mean(n_colors), persistent=False)
+        super().__init__(n_colors, channels_last, checkpointing)
         self.head = nn.Conv2d(n_colors, n_feats, 3, padding=1)
         self.body = nn.Sequential(*[ResBlock(n_feats, res_scale) for _ in range(n_resblocks)],
                                   nn.Conv2d(n_feats, n_feats, 3, padding=1))
@@ -98,12 +75,12 @@ class EDSR(nn.Module):
         self.tail = nn.Conv2d(n_feats, n_colors, 3, padding=1)
 
     def forward(self, x):
-        h = self.head(fast_layout(x, self.channels_last) - self.rgb_mean)
-        if self.checkpointing == 'cell' and torch.is_grad_enabled():  # one residual block at a time
+        h = self.head(self.shift_in(x))
+        if self.recompute():  # one residual block at a time
             b = h
             for blk in self.body: b = checkpoint(blk, b, use_reentrant=False)
         else: b = self.body(h)
-        return self.tail(self.upsampler(b + h)) + self.rgb_mean
+        return self.shift_out(b + h)
 
 def edsr_baseline(scale: int = 4, n_colors: int = 3) -> EDSR:
     "EDSR baseline: 16 blocks, 64 features, no residual scaling."
