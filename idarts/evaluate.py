@@ -21,7 +21,7 @@ from .rundir import ensure_dir
 
 # %% auto #0
 __all__ = ['SSIM_WINDOW', 'PAPER_BICUBIC_X4', 'LITERATURE_BICUBIC', 'Method', 'bicubic_method', 'model_method', 'evaluate_sets',
-           'write_csv', 'read_csv', 'format_table', 'run_eval', 'write_png', 'upscale_files']
+           'write_csv', 'read_csv', 'format_table', 'write_png', 'upscale_files']
 
 # %% ../nbs/10_evaluate.ipynb #07100883
 @dataclass
@@ -183,59 +183,6 @@ LITERATURE_BICUBIC = {(2, 'Set5'): (33.66, .9299), (2, 'Set14'): (30.24, .8688),
                       (3, 'Set5'): (30.39, .8682), (3, 'Set14'): (27.55, .7742), (3, 'B100'): (27.21, .7385), (3, 'Urban100'): (24.46, .7349),
                       **{(4, k): v for k, v in PAPER_BICUBIC_X4.items()}}
 
-# %% ../nbs/10_evaluate.ipynb #06a0ddaa
-def _load(model: str, device):
-    try: from idarts.train import load_model
-    except ImportError as e:
-        raise IdartsError(f"{model}: evaluating a trained model needs idarts.train (nbs/09_train.ipynb), which this "
-                          f"installation lacks ({e}); update idarts, or use --model bicubic") from None
-    return load_model(model, device)
-
-def _check_out_file(path: Path, overwrite: bool):
-    "Fail before any work when results cannot be written to `path` (or it exists and `overwrite` is not given)."
-    if path.is_dir(): raise IdartsError(f"--out {path}: is a directory; give a file name such as {path/'results.csv'}")
-    if path.exists() and not overwrite: raise IdartsError(f"--out {path}: exists; pass --overwrite to replace it, or choose another file")
-    d = ensure_dir(path.parent, 'the folder of')
-    try:   # the real test of writability (os.access is blind to read-only mounts and some ACLs)
-        fd, probe = tempfile.mkstemp(dir=d, prefix=f'.{path.name}.', suffix='.probe'); os.close(fd); os.unlink(probe)
-    except OSError as e: raise IdartsError(f"--out {path}: cannot write there ({e.strerror}); choose a writable place") from None
-
-def run_eval(model: str, sets=('Set5', 'Set14', 'B100', 'Urban100'), scales=(4,), out=None, per_image_out=None,
-             self_ensemble: bool = False, tile: int | None = None, device='auto', root=None, progress: bool = True,
-             overwrite: bool = False) -> list[dict]:
-    """Evaluate `model` ('bicubic', a run directory or a checkpoint) on `sets` x `scales`; print the table, write CSVs.
-    The CSVs are checked writable (and not already there, unless `overwrite`) before any work, and rewritten after every set and scale."""
-    sets = [s for s in ([sets] if isinstance(sets, str) else sets) if s]
-    scales = [s for s in ([scales] if isinstance(scales, int) else scales)]
-    if not sets or not scales: raise IdartsError("nothing to evaluate: give at least one set (--sets) and one scale (--scales)")
-    for sc in scales:
-        if isinstance(sc, bool) or not isinstance(sc, int) or not 1 <= sc <= 8:
-            raise IdartsError(f"--scales {sc}: not a scale; use whole numbers from 2 to 4 (bicubic: 1 to 8)")
-    if tile is not None and (isinstance(tile, bool) or not isinstance(tile, int) or tile < 1):
-        raise IdartsError(f"--tile {tile}: must be a whole number of LR pixels >= 1")
-    outs = [Path(o) for o in (out, per_image_out) if o]
-    if len(outs) == 2 and outs[0].resolve() == outs[1].resolve(): raise IdartsError(f"--out and --per-image are both {outs[0]}; give two files")
-    for o in outs: _check_out_file(o, overwrite)
-    for st in sets:
-        if _info(st).kind != 'benchmark': raise IdartsError(f"{st} is a training set; evaluate on benchmark sets: "
-                                                           f"{', '.join(n for n, d in DATASETS.items() if d.kind == 'benchmark')}")
-    if str(model).lower() == 'bicubic':
-        method = bicubic_method()
-    else:
-        net, meta = _load(model, device)
-        s = int(meta['scale'])
-        if any(sc != s for sc in scales):
-            raise IdartsError(f"{model} is a x{s} model; evaluate it with --scales {s}")
-        method = model_method(net, s, device=device, self_ensemble=self_ensemble, tile=tile,
-                              name=meta.get('name', Path(model).stem) + ('+' if self_ensemble else ''))
-    def save(rows, per):   # after every (set, scale): a late failure loses nothing already scored
-        if out: write_csv(rows, out)
-        if per_image_out: write_csv(per, per_image_out)
-    rows, per = evaluate_sets(method, sets, scales, root=root, per_image=per_image_out is not None, progress=progress, on_row=save)
-    print(format_table(rows))
-    for o in outs: print(f"wrote {o}")
-    return rows
-
 # %% ../nbs/10_evaluate.ipynb #7e910826
 def _png_chunk(f, kind: bytes, data: bytes):
     f.write(struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
@@ -270,21 +217,14 @@ def write_png(img: np.ndarray, path, rows: int = 64, level: int = 6) -> Path:
     return path
 
 def upscale_files(paths, model, out_dir, scale: int | None = None, tile: int | None = 256, self_ensemble: bool = False,
-                  device='auto', tile_overlap: int = 32, progress: bool = True, overwrite: bool = False) -> list[Path]:
-    """Upscale image files (or folders of them) with `model` ('bicubic', a run or checkpoint, or a `Method`); returns the written paths.
+                  device='auto', tile_overlap: int = 32, progress: bool = True, overwrite: bool = False,
+                  amp: str | None = None) -> list[Path]:
+    """Upscale image files (or folders of them) with `model` (anything `resolve_method` takes); returns the written paths.
     An input is never written over; an existing output only with `overwrite`; every output is checked before any work."""
     files = _expand_paths(paths)
     if tile is not None and (isinstance(tile, bool) or not isinstance(tile, int) or tile < 1):
         raise IdartsError(f"--tile {tile}: must be a whole number of LR pixels >= 1 (or 0 on the command line: whole image)")
-    if isinstance(model, Method):
-        method = model; s = scale or (model.scales[0] if len(model.scales) == 1 else 4)
-    elif str(model).lower() == 'bicubic':
-        s = 4 if scale is None else int(scale); method = bicubic_method()
-    else:
-        net, meta = _load(model, device); s = int(meta['scale'])
-        if scale is not None and int(scale) != s: raise IdartsError(f"{model} is a x{s} model, asked for x{scale}")
-        method = model_method(net, s, device=device, self_ensemble=self_ensemble, tile=tile, tile_overlap=tile_overlap,
-                              name=meta.get('name'))
+    method, s = resolve_method(model, scale, device=device, self_ensemble=self_ensemble, tile=tile, tile_overlap=tile_overlap, amp=amp)
     out_dir = ensure_dir(out_dir)
     inputs = {p.resolve() for p in files}
     dests = {}
