@@ -21,7 +21,7 @@ from .rundir import ensure_dir
 
 # %% auto #0
 __all__ = ['SSIM_WINDOW', 'PAPER_BICUBIC_X4', 'LITERATURE_BICUBIC', 'Method', 'bicubic_method', 'model_method', 'evaluate_sets',
-           'write_csv', 'read_csv', 'format_table', 'write_png', 'upscale_files']
+           'write_csv', 'read_csv', 'format_table', 'resolve_method', 'run_eval', 'write_png', 'upscale_files']
 
 # %% ../nbs/10_evaluate.ipynb #07100883
 @dataclass
@@ -182,6 +182,74 @@ PAPER_BICUBIC_X4 = dict(Set5=(28.42, .8104), Set14=(26.00, .7027), B100=(25.96, 
 LITERATURE_BICUBIC = {(2, 'Set5'): (33.66, .9299), (2, 'Set14'): (30.24, .8688), (2, 'B100'): (29.56, .8431), (2, 'Urban100'): (26.88, .8403),
                       (3, 'Set5'): (30.39, .8682), (3, 'Set14'): (27.55, .7742), (3, 'B100'): (27.21, .7385), (3, 'Urban100'): (24.46, .7349),
                       **{(4, k): v for k, v in PAPER_BICUBIC_X4.items()}}
+
+# %% ../nbs/10_evaluate.ipynb #06a0ddaa
+def _load(model, device):
+    "`(network, meta)` of a run directory, checkpoint, .safetensors file, named model or network (`idarts.api.resolve_model`)."
+    try: from idarts.api import resolve_model
+    except ImportError as e:
+        raise IdartsError(f"{model}: evaluating a trained model needs idarts.api (nbs/15_api.ipynb), which this "
+                          f"installation lacks ({e}); update idarts, or use --model bicubic") from None
+    return resolve_model(model, device)
+
+class _Bf16(nn.Module):
+    "A network run under bfloat16 autocast on its input's device type; the output back in float32."
+    def __init__(self, net: nn.Module): super().__init__(); self.net = net
+    def forward(self, x):
+        with torch.autocast(x.device.type, dtype=torch.bfloat16): return self.net(x).float()
+
+def resolve_method(model, scale: int | None = None, device='auto', self_ensemble: bool = False, tile: int | None = None,
+                   tile_overlap: int = 32, amp: str | None = None) -> tuple[Method, int]:
+    """The one resolver behind `idarts eval`, `idarts upscale` and `idarts.upscale`: `(method, scale)` for a `Method`,
+    `'bicubic'` (x`scale`, 4 when None), a network, a run directory, a checkpoint, a `.safetensors` file or a named
+    model (at its own scale: a different `scale` is refused). `amp='bf16'` runs the network under bfloat16 autocast."""
+    if amp not in (None, 'none', 'bf16'): raise IdartsError(f"--amp {amp}: unknown; use bf16 (or leave it out for float32)")
+    if isinstance(model, Method): return model, scale or (model.scales[0] if len(model.scales) == 1 else 4)
+    if isinstance(model, (str, Path)) and str(model).lower() == 'bicubic': return bicubic_method(), 4 if scale is None else int(scale)
+    net, meta = _load(model, device); s = int(meta['scale'])
+    if scale is not None and int(scale) != s: raise IdartsError(f"{meta.get('name', model)} is a x{s} model, asked for x{scale}")
+    name = (meta.get('name') or Path(str(model)).stem) + ('+' if self_ensemble else '')
+    return model_method(_Bf16(net) if amp == 'bf16' else net, s, device=device, self_ensemble=self_ensemble, tile=tile,
+                        tile_overlap=tile_overlap, name=name), s
+
+def _check_out_file(path: Path, overwrite: bool):
+    "Fail before any work when results cannot be written to `path` (or it exists and `overwrite` is not given)."
+    if path.is_dir(): raise IdartsError(f"--out {path}: is a directory; give a file name such as {path/'results.csv'}")
+    if path.exists() and not overwrite: raise IdartsError(f"--out {path}: exists; pass --overwrite to replace it, or choose another file")
+    d = ensure_dir(path.parent, 'the folder of')
+    try:   # the real test of writability (os.access is blind to read-only mounts and some ACLs)
+        fd, probe = tempfile.mkstemp(dir=d, prefix=f'.{path.name}.', suffix='.probe'); os.close(fd); os.unlink(probe)
+    except OSError as e: raise IdartsError(f"--out {path}: cannot write there ({e.strerror}); choose a writable place") from None
+
+def run_eval(model: str, sets=('Set5', 'Set14', 'B100', 'Urban100'), scales=(4,), out=None, per_image_out=None,
+             self_ensemble: bool = False, tile: int | None = None, device='auto', root=None, progress: bool = True,
+             overwrite: bool = False, amp: str | None = None) -> list[dict]:
+    """Evaluate `model` ('bicubic', a run directory, a checkpoint or a named model; see `resolve_method`) on `sets` x `scales`; print the table, write CSVs.
+    The CSVs are checked writable (and not already there, unless `overwrite`) before any work, and rewritten after every set and scale."""
+    sets = [s for s in ([sets] if isinstance(sets, str) else sets) if s]
+    scales = [s for s in ([scales] if isinstance(scales, int) else scales)]
+    if not sets or not scales: raise IdartsError("nothing to evaluate: give at least one set (--sets) and one scale (--scales)")
+    for sc in scales:
+        if isinstance(sc, bool) or not isinstance(sc, int) or not 1 <= sc <= 8:
+            raise IdartsError(f"--scales {sc}: not a scale; use whole numbers from 2 to 4 (bicubic: 1 to 8)")
+    if tile is not None and (isinstance(tile, bool) or not isinstance(tile, int) or tile < 1):
+        raise IdartsError(f"--tile {tile}: must be a whole number of LR pixels >= 1")
+    outs = [Path(o) for o in (out, per_image_out) if o]
+    if len(outs) == 2 and outs[0].resolve() == outs[1].resolve(): raise IdartsError(f"--out and --per-image are both {outs[0]}; give two files")
+    for o in outs: _check_out_file(o, overwrite)
+    for st in sets:
+        if _info(st).kind != 'benchmark': raise IdartsError(f"{st} is a training set; evaluate on benchmark sets: "
+                                                           f"{', '.join(n for n, d in DATASETS.items() if d.kind == 'benchmark')}")
+    method, s = resolve_method(model, None, device=device, self_ensemble=self_ensemble, tile=tile, amp=amp)
+    if len(method.scales) == 1 and any(sc != s for sc in scales):
+        raise IdartsError(f"{model} is a x{s} model; evaluate it with --scales {s}")
+    def save(rows, per):   # after every (set, scale): a late failure loses nothing already scored
+        if out: write_csv(rows, out)
+        if per_image_out: write_csv(per, per_image_out)
+    rows, per = evaluate_sets(method, sets, scales, root=root, per_image=per_image_out is not None, progress=progress, on_row=save)
+    print(format_table(rows))
+    for o in outs: print(f"wrote {o}")
+    return rows
 
 # %% ../nbs/10_evaluate.ipynb #7e910826
 def _png_chunk(f, kind: bytes, data: bytes):
