@@ -209,10 +209,21 @@ def export(model, out, format: str | None = None, force: bool = False) -> Path:
     return out
 
 # %% ../nbs/15_api.ipynb #a0c1e024
+def _same_tensors(a: Path, data: bytes) -> bool:
+    "Whether the .safetensors file `a` holds the tensors and metadata of `data` (its header order is not stable)."
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load
+    try:
+        with safe_open(str(a), framework='pt') as f: old = {k: f.get_tensor(k) for k in f.keys()}; md = f.metadata()
+    except Exception: return False
+    new = load(data); n = int.from_bytes(data[:8], 'little')
+    return md == json.loads(data[8:8 + n]).get('__metadata__') and old.keys() == new.keys() and all(torch.equal(old[k], new[k]) for k in new)
+
 def _put(path: Path, data: bytes) -> bool:
-    "Write `data` to `path` unless it already holds exactly that; True when written."
+    "Write `data` to `path` unless it already holds that; True when written."
     from idarts.core import atomic_write_bytes
-    if path.is_file() and path.read_bytes() == data: return False
+    if path.is_file() and (path.read_bytes() == data or (path.suffix == '.safetensors' and _same_tensors(path, data))): return False
     atomic_write_bytes(path, data); return True
 
 def _recorded_psnr(root: Path, profile: str, run: str, set_name: str = 'Set5'):
