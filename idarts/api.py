@@ -104,7 +104,8 @@ def resolve_model(model, device='auto') -> tuple:
     from idarts.core import get_device
     if isinstance(model, torch.nn.Module):
         meta = dict(getattr(model, 'idarts_meta', None) or {})
-        meta.setdefault('scale', _infer_scale(model)); meta.setdefault('name', type(model).__name__)
+        if 'scale' not in meta: meta['scale'] = _infer_scale(model)
+        meta.setdefault('name', type(model).__name__)
         return model.to(get_device(device)).eval(), meta
     p = Path(model)
     z = None if p.exists() else _zoo_file('models', str(model), '.safetensors')
