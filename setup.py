@@ -9,7 +9,7 @@ setuptools.setup(
     name=c['lib_name'], version=c['version'], description=c['description'],
     author=c['author'], author_email=c['author_email'], license='Apache-2.0',
     packages=setuptools.find_packages(include=['idarts', 'idarts.*']),
-    package_data={'idarts': ['*.tsv', '*.json']},
+    package_data={'idarts': ['*.tsv', '*.json', 'zoo/genotypes/*.json', 'zoo/models/*.json', 'zoo/models/*.safetensors']},
     python_requires='>=' + c['min_python'],
     install_requires=c.get('requirements', '').split(),
     extras_require={'dev': c.get('dev_requirements', '').split()},

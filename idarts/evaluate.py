@@ -21,7 +21,7 @@ from .rundir import ensure_dir
 
 # %% auto #0
 __all__ = ['SSIM_WINDOW', 'Method', 'bicubic_method', 'model_method', 'evaluate_sets', 'write_csv', 'read_csv', 'format_table',
-           'run_eval', 'write_png', 'upscale_files']
+           'resolve_method', 'run_eval', 'write_png', 'upscale_files']
 
 # %% ../nbs/10_evaluate.ipynb #07100883
 @dataclass
@@ -181,12 +181,33 @@ def format_table(rows: list[dict]) -> str:
 from .paper import PAPER_BICUBIC_X4, LITERATURE_BICUBIC  # the published values live in 00b_paper
 
 # %% ../nbs/10_evaluate.ipynb #06a0ddaa
-def _load(model: str, device):
-    try: from idarts.train import load_model
+def _load(model, device):
+    "`(network, meta)` of a run directory, checkpoint, .safetensors file, named model or network (`idarts.api.resolve_model`)."
+    try: from idarts.api import resolve_model
     except ImportError as e:
-        raise IdartsError(f"{model}: evaluating a trained model needs idarts.train (nbs/09_train.ipynb), which this "
+        raise IdartsError(f"{model}: evaluating a trained model needs idarts.api (nbs/15_api.ipynb), which this "
                           f"installation lacks ({e}); update idarts, or use --model bicubic") from None
-    return load_model(model, device)
+    return resolve_model(model, device)
+
+class _Bf16(nn.Module):
+    "A network run under bfloat16 autocast on its input's device type; the output back in float32."
+    def __init__(self, net: nn.Module): super().__init__(); self.net = net
+    def forward(self, x):
+        with torch.autocast(x.device.type, dtype=torch.bfloat16): return self.net(x).float()
+
+def resolve_method(model, scale: int | None = None, device='auto', self_ensemble: bool = False, tile: int | None = None,
+                   tile_overlap: int = 32, amp: str | None = None) -> tuple[Method, int]:
+    """The one resolver behind `idarts eval`, `idarts upscale` and `idarts.upscale`: `(method, scale)` for a `Method`,
+    `'bicubic'` (x`scale`, 4 when None), a network, a run directory, a checkpoint, a `.safetensors` file or a named
+    model (at its own scale: a different `scale` is refused). `amp='bf16'` runs the network under bfloat16 autocast."""
+    if amp not in (None, 'none', 'bf16'): raise IdartsError(f"--amp {amp}: unknown; use bf16 (or leave it out for float32)")
+    if isinstance(model, Method): return model, scale or (model.scales[0] if len(model.scales) == 1 else 4)
+    if isinstance(model, (str, Path)) and str(model).lower() == 'bicubic': return bicubic_method(), 4 if scale is None else int(scale)
+    net, meta = _load(model, device); s = int(meta['scale'])
+    if scale is not None and int(scale) != s: raise IdartsError(f"{meta.get('name', model)} is a x{s} model, asked for x{scale}")
+    name = (meta.get('name') or Path(str(model)).stem) + ('+' if self_ensemble else '')
+    return model_method(_Bf16(net) if amp == 'bf16' else net, s, device=device, self_ensemble=self_ensemble, tile=tile,
+                        tile_overlap=tile_overlap, name=name), s
 
 def _check_out_file(path: Path, overwrite: bool):
     "Fail before any work when results cannot be written to `path` (or it exists and `overwrite` is not given)."
@@ -199,8 +220,8 @@ def _check_out_file(path: Path, overwrite: bool):
 
 def run_eval(model: str, sets=('Set5', 'Set14', 'B100', 'Urban100'), scales=(4,), out=None, per_image_out=None,
              self_ensemble: bool = False, tile: int | None = None, device='auto', root=None, progress: bool = True,
-             overwrite: bool = False) -> list[dict]:
-    """Evaluate `model` ('bicubic', a run directory or a checkpoint) on `sets` x `scales`; print the table, write CSVs.
+             overwrite: bool = False, amp: str | None = None) -> list[dict]:
+    """Evaluate `model` ('bicubic', a run directory, a checkpoint or a named model; see `resolve_method`) on `sets` x `scales`; print the table, write CSVs.
     The CSVs are checked writable (and not already there, unless `overwrite`) before any work, and rewritten after every set and scale."""
     sets = [s for s in ([sets] if isinstance(sets, str) else sets) if s]
     scales = [s for s in ([scales] if isinstance(scales, int) else scales)]
@@ -216,15 +237,9 @@ def run_eval(model: str, sets=('Set5', 'Set14', 'B100', 'Urban100'), scales=(4,)
     for st in sets:
         if _info(st).kind != 'benchmark': raise IdartsError(f"{st} is a training set; evaluate on benchmark sets: "
                                                            f"{', '.join(n for n, d in DATASETS.items() if d.kind == 'benchmark')}")
-    if str(model).lower() == 'bicubic':
-        method = bicubic_method()
-    else:
-        net, meta = _load(model, device)
-        s = int(meta['scale'])
-        if any(sc != s for sc in scales):
-            raise IdartsError(f"{model} is a x{s} model; evaluate it with --scales {s}")
-        method = model_method(net, s, device=device, self_ensemble=self_ensemble, tile=tile,
-                              name=meta.get('name', Path(model).stem) + ('+' if self_ensemble else ''))
+    method, s = resolve_method(model, None, device=device, self_ensemble=self_ensemble, tile=tile, amp=amp)
+    if len(method.scales) == 1 and any(sc != s for sc in scales):
+        raise IdartsError(f"{model} is a x{s} model; evaluate it with --scales {s}")
     def save(rows, per):   # after every (set, scale): a late failure loses nothing already scored
         if out: write_csv(rows, out)
         if per_image_out: write_csv(per, per_image_out)
@@ -267,21 +282,14 @@ def write_png(img: np.ndarray, path, rows: int = 64, level: int = 6) -> Path:
     return path
 
 def upscale_files(paths, model, out_dir, scale: int | None = None, tile: int | None = 256, self_ensemble: bool = False,
-                  device='auto', tile_overlap: int = 32, progress: bool = True, overwrite: bool = False) -> list[Path]:
-    """Upscale image files (or folders of them) with `model` ('bicubic', a run or checkpoint, or a `Method`); returns the written paths.
+                  device='auto', tile_overlap: int = 32, progress: bool = True, overwrite: bool = False,
+                  amp: str | None = None) -> list[Path]:
+    """Upscale image files (or folders of them) with `model` (anything `resolve_method` takes); returns the written paths.
     An input is never written over; an existing output only with `overwrite`; every output is checked before any work."""
     files = _expand_paths(paths)
     if tile is not None and (isinstance(tile, bool) or not isinstance(tile, int) or tile < 1):
         raise IdartsError(f"--tile {tile}: must be a whole number of LR pixels >= 1 (or 0 on the command line: whole image)")
-    if isinstance(model, Method):
-        method = model; s = scale or (model.scales[0] if len(model.scales) == 1 else 4)
-    elif str(model).lower() == 'bicubic':
-        s = 4 if scale is None else int(scale); method = bicubic_method()
-    else:
-        net, meta = _load(model, device); s = int(meta['scale'])
-        if scale is not None and int(scale) != s: raise IdartsError(f"{model} is a x{s} model, asked for x{scale}")
-        method = model_method(net, s, device=device, self_ensemble=self_ensemble, tile=tile, tile_overlap=tile_overlap,
-                              name=meta.get('name'))
+    method, s = resolve_method(model, scale, device=device, self_ensemble=self_ensemble, tile=tile, tile_overlap=tile_overlap, amp=amp)
     out_dir = ensure_dir(out_dir)
     inputs = {p.resolve() for p in files}
     dests = {}

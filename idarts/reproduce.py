@@ -188,6 +188,7 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
     if error is not None: raise error
     records = [new.get(s.name) or old[s.name] for s in allst if new.get(s.name) or old[s.name]]
     if not stages: write_report(profile, root, records, wall=time.time() - t_start, jobs=jobs, n_run=len(new), group=group)
+    if profile == 'cpu' and group != 'study' and not stages: from idarts.api import ship; ship(root, profile)  # the zoo's named cells and models (15_api)
     return records
 
 # %% ../nbs/12_reproduce.ipynb #d671f848
