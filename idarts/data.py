@@ -324,7 +324,7 @@ def _rows_pass_u8(x: torch.Tensor, n: int, m: int, scale: float, antialias: bool
     dt = pl['exact'] or torch.float64
     if pl['exact']: xp = xp.to(dt)
     out = torch.empty(W, m, C, dtype=torch.uint8)
-    bs = max(1, (256 * 1024) // (8 * R))                  # output rows per block: the accumulator stays in cache
+    bs = max(1, (2 << 20) // (8 * R))                     # output rows per block (2 MiB of float64): few ops, data in cache
     acc_buf, tmp_buf = torch.empty(bs, R, dtype=dt), torch.empty(bs, R, dtype=dt)
     if pl['period'] is None:                              # irregular source rows (odd scales): gather them
         w, jp = pl['w'], pl['jp']
