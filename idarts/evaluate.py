@@ -116,7 +116,7 @@ def model_method(model: nn.Module, scale: int, device='auto', self_ensemble: boo
 
 # %% ../nbs/10_evaluate.ipynb #3e16f152
 from concurrent.futures import ThreadPoolExecutor
-from .metrics import _mse, _psnr_from_mse, rgb_to_y, ssim_torch
+from .metrics import _Y_COEF, _mse, _psnr_from_mse, ssim_torch
 
 SSIM_WINDOW = 11
 
@@ -127,9 +127,17 @@ def _check_size(p: Path, hr: np.ndarray, s: int):
         raise IdartsError(f"{p}: {w}x{h} pixels is too small to score at x{s} (the protocol shaves {s} pixels per border and "
                           f"SSIM needs {SSIM_WINDOW}x{SSIM_WINDOW} left); remove it from the set or use a smaller scale")
 
-def _y_plane(img: np.ndarray) -> np.ndarray:
-    "The protocol's float64 Y (gray images: their values), unshaved: exactly what `evaluate_pair` scores."
-    return rgb_to_y(img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img)
+_Y_T = [torch.tensor(c, dtype=torch.float64) for c in (*_Y_COEF, 1 / 255., 16.)]
+
+def _y_plane(img: np.ndarray, b: int = 0) -> np.ndarray:
+    """The protocol's float64 Y (gray images: their values) of `img` shaved by `b`: `rgb_to_y`'s operations in its order
+    (so the same bits, tested below), in torch and on the shaved part only."""
+    h, w = img.shape[:2]
+    x = torch.from_numpy(np.asarray(img))[b:h - b, b:w - b]
+    if x.ndim == 3 and x.shape[-1] == 1: x = x[..., 0]
+    if x.ndim == 2: return x.to(torch.float64).numpy()
+    y = torch.mul(x[..., 0], _Y_T[0]); y.add_(torch.mul(x[..., 1], _Y_T[1])); y.add_(torch.mul(x[..., 2], _Y_T[2]))
+    return y.mul_(_Y_T[3]).add_(_Y_T[4]).numpy()
 
 def _score_image(method: Method, p: Path, scales) -> list[tuple[float, float]]:
     "(PSNR, SSIM) of `method` on HR image `p` at each of `scales`: decoded once, the HR Y computed once."
@@ -142,7 +150,7 @@ def _score_image(method: Method, p: Path, scales) -> list[tuple[float, float]]:
             raise IdartsError(f"{p}: {method.name} returned {sr.shape} for HR {hr.shape} at x{s}; the method must upscale exactly x{s}")
         if y_hr is None: y_hr = _y_plane(im)
         h, w = hr.shape[:2]
-        a, b = _y_plane(sr)[s:h - s, s:w - s], y_hr[s:h - s, s:w - s]
+        a, b = _y_plane(sr, s), y_hr[s:h - s, s:w - s]
         ss = float(ssim_torch(torch.from_numpy(a)[None, None], torch.from_numpy(b)[None, None], border=0, y=False)[0])
         out.append((_psnr_from_mse(_mse(a, b)), ss))
     return out
