@@ -16,7 +16,8 @@ resize down by the scale and back up, and score Y-channel PSNR and SSIM with `sc
   `.venv/bin/pip install opencv-python-headless && .venv/bin/pip install --no-deps --no-build-isolation basicsr==1.4.2`
   (`--no-deps`: its pinned dependencies are not needed for these two files; `--no-build-isolation`: its setup.py imports torch).
 
-Thread counts are set for everything (torch, and OpenCV for BasicSR); BasicSR runs with the same thread counts as idarts.
+Wall time is the measure; CPU time (all threads) is printed too, since on a shared machine other processes inflate
+wall times. Thread counts are set for everything (torch, and OpenCV for BasicSR); BasicSR runs with the same thread counts as idarts.
 Run: `IDARTS_DATA=/path/to/data .venv/bin/python benchmarks/eval_speed.py [--threads 1,2] [--sets Set5,Set14]
 [--figure figures/perf/eval_vs_megapixels.png] [--json out.json]`. Exit status 1 when idarts differs from its previous
 values by 1e-6 dB (PSNR) or 1e-9 (SSIM) or more, or when the MATLAB LR images of Set5 are not reproduced exactly.
@@ -61,7 +62,7 @@ def basicsr_table(bsr, sets, scales, threads):
     cv2.setNumThreads(threads); torch.set_num_threads(threads)
     to_u8 = lambda x: np.clip(np.round(x * 255.), 0, 255).astype(np.uint8)
     vals, per = {}, {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for st in sets:
         paths = list_images(st, strict=True)
         for s in scales:
@@ -74,7 +75,7 @@ def basicsr_table(bsr, sets, scales, threads):
                 vals[st, s, p.stem] = (cpsnr(sr, hr, crop_border=s, test_y_channel=True),
                                        cssim(sr, hr, crop_border=s, test_y_channel=True))
                 per[str(p)] = per.get(str(p), 0.) + time.perf_counter() - t
-    return vals, time.perf_counter() - t0, per
+    return vals, time.perf_counter() - t0, per, time.process_time() - c0
 
 
 def idarts_before(sets, scales):
@@ -93,10 +94,10 @@ def idarts_before(sets, scales):
 
 def idarts_table(sets, scales, threads):
     torch.set_num_threads(threads)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rows, per = evaluate_sets(bicubic_method(), sets, scales, per_image=True, progress=False, threads=threads)
-    t = time.perf_counter() - t0
-    return {(q['set'], q['scale'], q['image']): (q['psnr'], q['ssim']) for q in per}, t, rows
+    t, c = time.perf_counter() - t0, time.process_time() - c0
+    return {(q['set'], q['scale'], q['image']): (q['psnr'], q['ssim']) for q in per}, t, rows, c
 
 
 def idarts_per_image(sets, scales):
@@ -161,12 +162,15 @@ def main(argv=None):
         v_old, t_old = idarts_before(sets, scales); res['runs']['idarts_before_1'] = t_old
         print(f"idarts before the fast path, 1 thread: {t_old:7.1f} s", flush=True)
     for th in threads:
-        v_b, t_b, per_b = basicsr_table(bsr, sets, scales, th)
-        v_n, t_n, rows = idarts_table(sets, scales, th)
+        v_b, t_b, per_b, c_b = basicsr_table(bsr, sets, scales, th)
+        v_n, t_n, rows, c_n = idarts_table(sets, scales, th)
         res['runs'][f'basicsr_{th}'] = t_b; res['runs'][f'idarts_{th}'] = t_n
+        res['runs'][f'basicsr_{th}_cpu'] = c_b; res['runs'][f'idarts_{th}_cpu'] = c_n
         dp, ds = max_diff(v_n, v_b)
         print(f"{th} thread{'s' if th > 1 else ' '}: BasicSR {t_b:7.1f} s, idarts {t_n:6.1f} s, ratio {t_b / t_n:5.2f}x"
               f"   (max |dPSNR| idarts vs BasicSR {dp:.4f} dB, |dSSIM| {ds:.5f})", flush=True)
+        print(f"   CPU time (all threads; less sensitive to other processes on a shared machine): BasicSR {c_b:.1f} s, "
+              f"idarts {c_n:.1f} s, ratio {c_b / c_n:.2f}x", flush=True)
         if th == threads[0]: per_b1 = per_b
         if not a.no_before:
             dp, ds = max_diff(v_n, v_old); same = all(v_n[k] == v_old[k] for k in v_old)
