@@ -226,8 +226,8 @@ def cubic(x):
     return (1.5 * ax3 - 2.5 * ax2 + 1) * (ax <= 1) + (-0.5 * ax3 + 2.5 * ax2 - 4 * ax + 2) * ((1 < ax) & (ax <= 2))
 
 @functools.lru_cache(maxsize=256)
-def contributions(in_len: int, out_len: int, scale: float, antialias: bool = True):
-    "MATLAB's `contributions`: `(weights, indices)`, each `out_len x taps`; indices are 0-based and mirrored."
+def _contributions_raw(in_len: int, out_len: int, scale: float, antialias: bool = True):
+    "`(weights, indices)` before mirroring: indices 0-based, possibly outside `0..in_len-1`; all-zero taps dropped."
     kernel_width = 4.0
     if scale < 1 and antialias:
         h = lambda t: scale * cubic(scale * t); kernel_width /= scale
@@ -239,11 +239,22 @@ def contributions(in_len: int, out_len: int, scale: float, antialias: bool = Tru
     ind = left[:, None] + np.arange(taps)[None]              # 1-based source indices
     w = h(u[:, None] - ind)
     w = w / w.sum(1, keepdims=True)
-    aux = np.concatenate([np.arange(in_len), np.arange(in_len)[::-1]])   # symmetric mirror, 0-based
-    ind = aux[np.mod(ind.astype(np.int64) - 1, 2 * in_len)]
     keep = np.any(w != 0, axis=0)
-    w, ind = np.ascontiguousarray(w[:, keep]), np.ascontiguousarray(ind[:, keep])
+    w, ind = np.ascontiguousarray(w[:, keep]), np.ascontiguousarray(ind[:, keep].astype(np.int64) - 1)
     w.flags.writeable = False; ind.flags.writeable = False
+    return w, ind
+
+def _mirror(ind: np.ndarray, n: int) -> np.ndarray:
+    "MATLAB's symmetric padding of 0-based indices: -1 -> 0, -2 -> 1, n -> n-1, ..."
+    aux = np.concatenate([np.arange(n), np.arange(n)[::-1]])
+    return aux[np.mod(ind, 2 * n)]
+
+@functools.lru_cache(maxsize=256)
+def contributions(in_len: int, out_len: int, scale: float, antialias: bool = True):
+    "MATLAB's `contributions`: `(weights, indices)`, each `out_len x taps`; indices are 0-based and mirrored."
+    w, ind = _contributions_raw(in_len, out_len, scale, antialias)
+    ind = np.ascontiguousarray(_mirror(ind, in_len))
+    ind.flags.writeable = False
     return w, ind
 
 # %% ../nbs/01_data.ipynb #a4a7e7c2
@@ -270,18 +281,112 @@ def _resize_axis(a, axis, w, ind, quantize: bool):
         out += w[:, p].reshape(shape) * np.take(a, ind[:, p], axis=axis)
     return _round_u8(out) if quantize else out
 
+# %% ../nbs/01_data.ipynb #aee5894c
+def _exact_dtype(w: np.ndarray):
+    "float32 (or float64) when all weights are `k / 2^q` and every uint8 sum is exact in it, in any order; else None."
+    for q in range(31):
+        k = np.ldexp(w, q)
+        if np.array_equal(k, np.round(k)):
+            bound = 255 * np.abs(k).sum(1).max() + 2 ** q    # largest |sum| (and + 1/2) in units of 2^-q
+            return torch.float32 if bound < 2 ** 23 else torch.float64 if bound < 2 ** 52 else None
+    return None
+
+@functools.lru_cache(maxsize=256)
+def _pass_plan(n: int, m: int, scale: float, antialias: bool) -> dict:
+    """How one pass `n -> m` runs: mirror-padded source rows `src`, and, when the source rows of every tap are
+    arithmetic within phases of `period` output rows, per phase `(r, count, [(first, stride) per tap], weights)`."""
+    w, j = _contributions_raw(n, m, scale, antialias)
+    lo, hi = max(0, -int(j.min())), max(0, int(j.max()) - (n - 1))
+    src = _mirror(np.arange(-lo, n + hi), n)                 # padded row -> source row
+    jp = j + lo
+    period = next((t for t in range(1, min(m, 33)) if ((d := jp[t:] - jp[:-t]) == d[:1]).all()), None)
+    phases = []
+    if period is not None:
+        step = jp[period] - jp[0]
+        for r in range(period):
+            wr = w[r::period]
+            phases.append((r, len(wr), [(int(jp[r, p]), int(step[p])) for p in range(w.shape[1])],
+                           torch.from_numpy(wr.copy()), bool((wr == wr[:1]).all())))
+    return dict(src=torch.from_numpy(src), w=torch.from_numpy(w.copy()), jp=torch.from_numpy(jp), period=period,
+                phases=phases, exact=_exact_dtype(w) if period is not None else None)
+
+def _round_store(acc: torch.Tensor, out: torch.Tensor, i0: int, step: int, C: int):
+    "MATLAB's uint8 rounding of `acc` (rows `i0, i0+step, ...`) written into `out`, which holds the pass transposed: (W, m, C)."
+    acc.add_(0.5).clamp_(0, 255)                          # then truncation: floor(a + 1/2), saturated
+    k = acc.shape[0]
+    out[:, i0:i0 + step * (k - 1) + 1:step].copy_(acc.view(k, out.shape[0], C).transpose(0, 1))
+
+def _rows_pass_u8(x: torch.Tensor, n: int, m: int, scale: float, antialias: bool, C: int) -> torch.Tensor:
+    "One MATLAB pass over the rows of uint8 `x` `(n, W, C)`; returns uint8 `(W, m, C)` (transposed, contiguous)."
+    pl = _pass_plan(n, m, scale, antialias)
+    W = x.shape[1]; R = W * C
+    xp = x.reshape(n, R).index_select(0, pl['src'])       # mirror padding
+    dt = pl['exact'] or torch.float64
+    if pl['exact']: xp = xp.to(dt)
+    out = torch.empty(W, m, C, dtype=torch.uint8)
+    bs = max(1, (2 << 20) // (8 * R))                     # output rows per block (2 MiB of float64): few ops, data in cache
+    acc_buf, tmp_buf = torch.empty(bs, R, dtype=dt), torch.empty(bs, R, dtype=dt)
+    if pl['period'] is None:                              # irregular source rows (odd scales): gather them
+        w, jp = pl['w'], pl['jp']
+        for i0 in range(0, m, bs):
+            k = min(bs, m - i0); acc, tmp = acc_buf[:k], tmp_buf[:k]
+            for p in range(w.shape[1]):
+                v, wc = xp.index_select(0, jp[i0:i0 + k, p]), w[i0:i0 + k, p:p + 1]
+                if p == 0: torch.mul(v, wc, out=acc)
+                else: torch.mul(v, wc, out=tmp); acc.add_(tmp)
+            _round_store(acc, out, i0, 1, C)
+        return out
+    T = pl['period']
+    for r, c, taps, wr, same in pl['phases']:
+        for k0 in range(0, c, bs):
+            k = min(bs, c - k0); acc, tmp = acc_buf[:k], tmp_buf[:k]
+            for p, (j0, d) in enumerate(taps):
+                s0 = j0 + d * k0
+                v = xp[s0:s0 + d * (k - 1) + 1:d] if d > 0 else xp[s0:s0 + 1].expand(k, R)
+                if pl['exact'] and same:                  # one weight per tap, exact sums: one fused op
+                    if p == 0: torch.mul(v, float(wr[0, p]), out=acc)
+                    else: acc.add_(v, alpha=float(wr[0, p]))
+                elif pl['exact']:
+                    wc = wr[k0:k0 + k, p:p + 1].to(dt)
+                    if p == 0: torch.mul(v, wc, out=acc)
+                    else: acc.addcmul_(v, wc)
+                else:                                     # numpy's operations: product rounded, then sum rounded
+                    wc = wr[k0:k0 + k, p:p + 1]
+                    if p == 0: torch.mul(v, wc, out=acc)
+                    else: torch.mul(v, wc, out=tmp); acc.add_(tmp)
+            _round_store(acc, out, r + k0 * T, T, C)
+    return out
+
+def _imresize_u8(img: np.ndarray, plan: list, antialias: bool) -> np.ndarray:
+    "The uint8 `imresize` (see above); `plan` from `_resize_plan`."
+    x = torch.from_numpy(np.ascontiguousarray(img))
+    gray = x.ndim == 2
+    if gray: x = x[..., None]
+    C = x.shape[2]
+    if plan[0][0] == 1: x = x.transpose(0, 1).contiguous()   # columns first: work on the transpose
+    for axis, n, m, s in plan: x = _rows_pass_u8(x, n, m, s, antialias, C)
+    if plan[0][0] == 1: x = x.transpose(0, 1).contiguous()
+    out = x.numpy()
+    return out[..., 0] if gray else out
+
 # %% ../nbs/01_data.ipynb #4befe201
+def _imresize_numpy(img: np.ndarray, plan: list, antialias: bool, quantize: bool) -> np.ndarray:
+    "The tap-by-tap numpy passes: float images, and the reference the uint8 fast path is tested against."
+    out = img
+    for axis, n, m, s in plan:
+        w, ind = contributions(n, m, s, antialias)
+        out = _resize_axis(out, axis, w, ind, quantize)
+    return out
+
 def imresize(img: np.ndarray, scale=None, output_shape=None, antialias: bool = True) -> np.ndarray:
     "MATLAB `imresize(img, scale, 'bicubic')` on `HxW` or `HxWxC`; uint8 in -> uint8 out (rounded per pass), float in -> float out."
     img = np.asarray(img)
     if img.dtype == np.uint8: quantize = True
     elif np.issubdtype(img.dtype, np.floating): quantize = False
     else: raise TypeError(f'imresize takes uint8 or float images, got {img.dtype}')
-    out = img
-    for axis, n, m, s in _resize_plan(img.shape[:2], scale, output_shape):
-        w, ind = contributions(n, m, s, antialias)
-        out = _resize_axis(out, axis, w, ind, quantize)
-    return out if quantize else out.astype(img.dtype, copy=False)
+    plan = _resize_plan(img.shape[:2], scale, output_shape)
+    if quantize: return _imresize_u8(img, plan, antialias)
+    return _imresize_numpy(img, plan, antialias, False).astype(img.dtype, copy=False)
 
 def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
     "Crop height and width down to multiples of `scale` (the top-left part is kept)."

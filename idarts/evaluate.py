@@ -115,6 +115,9 @@ def model_method(model: nn.Module, scale: int, device='auto', self_ensemble: boo
     return Method(label, upscale, scales=(scale,))
 
 # %% ../nbs/10_evaluate.ipynb #3e16f152
+from concurrent.futures import ThreadPoolExecutor
+from .metrics import _Y_COEF, _mse, _psnr_from_mse, ssim_torch
+
 SSIM_WINDOW = 11
 
 def _check_size(p: Path, hr: np.ndarray, s: int):
@@ -124,31 +127,73 @@ def _check_size(p: Path, hr: np.ndarray, s: int):
         raise IdartsError(f"{p}: {w}x{h} pixels is too small to score at x{s} (the protocol shaves {s} pixels per border and "
                           f"SSIM needs {SSIM_WINDOW}x{SSIM_WINDOW} left); remove it from the set or use a smaller scale")
 
+_Y_T = [torch.tensor(c, dtype=torch.float64) for c in (*_Y_COEF, 1 / 255., 16.)]
+
+def _y_plane(img: np.ndarray, b: int = 0) -> np.ndarray:
+    """The protocol's float64 Y (gray images: their values) of `img` shaved by `b`: `rgb_to_y`'s operations in its order
+    (so the same bits, tested below), in torch and on the shaved part only."""
+    h, w = img.shape[:2]
+    x = torch.from_numpy(np.asarray(img))[b:h - b, b:w - b]
+    if x.ndim == 3 and x.shape[-1] == 1: x = x[..., 0]
+    if x.ndim == 2: return x.to(torch.float64).numpy()
+    y = torch.mul(x[..., 0], _Y_T[0]); y.add_(torch.mul(x[..., 1], _Y_T[1])); y.add_(torch.mul(x[..., 2], _Y_T[2]))
+    return y.mul_(_Y_T[3]).add_(_Y_T[4]).numpy()
+
+def _score_image(method: Method, p: Path, scales) -> list[tuple[float, float]]:
+    "(PSNR, SSIM) of `method` on HR image `p` at each of `scales`: decoded once, the HR Y computed once."
+    im = load_image(p); y_hr = None; out = []
+    for s in scales:
+        hr = modcrop(im, s)
+        _check_size(p, hr, s)
+        sr = method(imresize(hr, 1 / s), s)
+        if sr.shape != hr.shape:
+            raise IdartsError(f"{p}: {method.name} returned {sr.shape} for HR {hr.shape} at x{s}; the method must upscale exactly x{s}")
+        if y_hr is None: y_hr = _y_plane(im)
+        h, w = hr.shape[:2]
+        a, b = _y_plane(sr, s), y_hr[s:h - s, s:w - s]
+        ss = float(ssim_torch(torch.from_numpy(a)[None, None], torch.from_numpy(b)[None, None], border=0, y=False)[0])
+        out.append((_psnr_from_mse(_mse(a, b)), ss))
+    return out
+
+def _thread_safe(method: Method) -> bool:
+    "May `method` be called from several threads at once? Its `thread_safe` attribute, else: is it the Bicubic baseline?"
+    ts = getattr(method, 'thread_safe', None)
+    if ts is not None: return bool(ts)
+    return getattr(method.upscale, '__code__', None) is _BICUBIC_CODE
+
+_BICUBIC_CODE = getattr(bicubic_method().upscale, '__code__', None)
+
 def evaluate_sets(method: Method, sets, scales, root=None, per_image: bool = False, progress: bool = True,
-                  on_row: Callable | None = None) -> tuple[list[dict], list[dict]]:
+                  on_row: Callable | None = None, threads: int | None = None) -> tuple[list[dict], list[dict]]:
     """Score `method` on benchmark `sets` at `scales`: rows `dict(set, scale, method, psnr, ssim, n_images)`
     (means over images) and, when `per_image`, `dict(set, scale, method, image, psnr, ssim)` rows (else []).
-    `on_row(rows, per)` is called after every (set, scale), so that results are saved as they come."""
+    `on_row(rows, per)` is called after every (set, scale), so that results are saved as they come (a set's rows come
+    together, once its images are scored at all scales). `threads`: images scored at once (default `torch.get_num_threads()`),
+    for thread-safe methods (see above)."""
     if isinstance(sets, str): sets = [sets]
     if isinstance(scales, int): scales = [scales]
     paths = {s: list_images(s, root, strict=True) for s in sets}   # fail early on a missing set
+    threads = max(1, int(threads or torch.get_num_threads())) if _thread_safe(method) else 1
     rows, per = [], []
-    for st in sets:
-        name = _info(st).name
-        for s in scales:
-            vals = []
-            for p in tqdm(paths[st], desc=f"{method.name} {name} x{s}", leave=False, disable=not progress):
-                hr = modcrop(load_image(p), s)
-                _check_size(p, hr, s)
-                sr = method(imresize(hr, 1 / s), s)
-                if sr.shape != hr.shape:
-                    raise IdartsError(f"{p}: {method.name} returned {sr.shape} for HR {hr.shape} at x{s}; the method must upscale exactly x{s}")
-                ps, ss = evaluate_pair(sr, hr, s)
-                vals.append((ps, ss))
-                if per_image: per.append(dict(set=name, scale=s, method=method.name, image=p.stem, psnr=ps, ssim=ss))
-            rows.append(dict(set=name, scale=s, method=method.name, psnr=float(np.mean([v[0] for v in vals])),
-                             ssim=float(np.mean([v[1] for v in vals])), n_images=len(vals)))
-            if on_row: on_row(rows, per)
+    pool = ThreadPoolExecutor(threads) if threads > 1 else None
+    nt = torch.get_num_threads()
+    if pool: torch.set_num_threads(1)
+    try:
+        for st in sets:
+            name = _info(st).name
+            score = lambda p: _score_image(method, p, scales)
+            it = pool.map(score, paths[st]) if pool else map(score, paths[st])
+            vals = list(tqdm(it, total=len(paths[st]), desc=f"{method.name} {name} x{'/x'.join(map(str, scales))}",
+                             leave=False, disable=not progress))
+            for i, s in enumerate(scales):
+                v = [x[i] for x in vals]
+                if per_image: per += [dict(set=name, scale=s, method=method.name, image=p.stem, psnr=ps, ssim=ss)
+                                      for p, (ps, ss) in zip(paths[st], v)]
+                rows.append(dict(set=name, scale=s, method=method.name, psnr=float(np.mean([x[0] for x in v])),
+                                 ssim=float(np.mean([x[1] for x in v])), n_images=len(v)))
+                if on_row: on_row(rows, per)
+    finally:
+        if pool: pool.shutdown(cancel_futures=True); torch.set_num_threads(nt)
     return rows, per
 
 # %% ../nbs/10_evaluate.ipynb #5478c4ed
