@@ -30,6 +30,7 @@ class Method:
     name: str
     upscale: Callable[[np.ndarray, int], np.ndarray]
     scales: tuple = (2, 3, 4)   # scales the method can do
+    thread_safe: bool = False   # may `upscale` run in several threads at once (evaluate_sets then uses a thread pool)
     def __call__(self, lr: np.ndarray, scale: int) -> np.ndarray:
         if scale not in self.scales:
             raise IdartsError(f"{self.name} upscales by x{'/x'.join(map(str, self.scales))} only, asked for x{scale}; "
@@ -38,7 +39,7 @@ class Method:
 
 def bicubic_method(name: str = 'Bicubic') -> Method:
     "The Bicubic baseline: MATLAB `imresize(lr, scale, 'bicubic')` on the uint8 LR image."
-    return Method(name, lambda lr, s: imresize(lr, s), scales=tuple(range(1, 9)))
+    return Method(name, lambda lr, s: imresize(lr, s), scales=tuple(range(1, 9)), thread_safe=True)
 
 # %% ../nbs/10_evaluate.ipynb #055e4793
 def _dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -116,7 +117,7 @@ def model_method(model: nn.Module, scale: int, device='auto', self_ensemble: boo
 
 # %% ../nbs/10_evaluate.ipynb #3e16f152
 from concurrent.futures import ThreadPoolExecutor
-from .metrics import _Y_COEF, _mse, _psnr_from_mse, ssim_torch
+from .metrics import Y_COEF, mse, psnr_from_mse, ssim_torch
 
 SSIM_WINDOW = 11
 
@@ -127,7 +128,7 @@ def _check_size(p: Path, hr: np.ndarray, s: int):
         raise IdartsError(f"{p}: {w}x{h} pixels is too small to score at x{s} (the protocol shaves {s} pixels per border and "
                           f"SSIM needs {SSIM_WINDOW}x{SSIM_WINDOW} left); remove it from the set or use a smaller scale")
 
-_Y_T = [torch.tensor(c, dtype=torch.float64) for c in (*_Y_COEF, 1 / 255., 16.)]
+_Y_T = [torch.tensor(c, dtype=torch.float64) for c in (*Y_COEF, 1 / 255., 16.)]
 
 def _y_plane(img: np.ndarray, b: int = 0) -> np.ndarray:
     """The protocol's float64 Y (gray images: their values) of `img` shaved by `b`: `rgb_to_y`'s operations in its order
@@ -152,16 +153,12 @@ def _score_image(method: Method, p: Path, scales) -> list[tuple[float, float]]:
         h, w = hr.shape[:2]
         a, b = _y_plane(sr, s), y_hr[s:h - s, s:w - s]
         ss = float(ssim_torch(torch.from_numpy(a)[None, None], torch.from_numpy(b)[None, None], border=0, y=False)[0])
-        out.append((_psnr_from_mse(_mse(a, b)), ss))
+        out.append((psnr_from_mse(mse(a, b)), ss))
     return out
 
-def _thread_safe(method: Method) -> bool:
-    "May `method` be called from several threads at once? Its `thread_safe` attribute, else: is it the Bicubic baseline?"
-    ts = getattr(method, 'thread_safe', None)
-    if ts is not None: return bool(ts)
-    return getattr(method.upscale, '__code__', None) is _BICUBIC_CODE
-
-_BICUBIC_CODE = getattr(bicubic_method().upscale, '__code__', None)
+def _thread_safe(method) -> bool:
+    "May `method` be called from several threads at once? (`Method.thread_safe`; Bicubic is.)"
+    return bool(getattr(method, 'thread_safe', False))
 
 def evaluate_sets(method: Method, sets, scales, root=None, per_image: bool = False, progress: bool = True,
                   on_row: Callable | None = None, threads: int | None = None) -> tuple[list[dict], list[dict]]:

@@ -11,11 +11,11 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['LUMA', 'rgb_to_y', 'psnr', 'gaussian_window', 'psnr_torch', 'ssim_torch', 'ssim', 'quantize', 'gray_output',
-           'evaluate_pair']
+__all__ = ['Y_COEF', 'LUMA', 'rgb_to_y', 'mse', 'psnr_from_mse', 'psnr', 'gaussian_window', 'psnr_torch', 'ssim_torch', 'ssim',
+           'quantize', 'gray_output', 'evaluate_pair']
 
 # %% ../nbs/02_metrics.ipynb #ffc26594
-_Y_COEF = (65.481, 128.553, 24.966)
+Y_COEF = (65.481, 128.553, 24.966)
 
 def rgb_to_y(img, data_range: float = 255.):
     "BT.601 luma `16 + (65.481 R + 128.553 G + 24.966 B)` (RGB in [0, 1]) on the [0, 255] scale; gray images as they are."
@@ -25,13 +25,13 @@ def rgb_to_y(img, data_range: float = 255.):
         x = img if img.is_floating_point() else img.double()
         if x.shape[-3] == 1: return x * s
         r, g, b = x.unbind(-3)
-        return (16. + (_Y_COEF[0] * r + _Y_COEF[1] * g + _Y_COEF[2] * b) * (s / 255.)).unsqueeze(-3)
+        return (16. + (Y_COEF[0] * r + Y_COEF[1] * g + Y_COEF[2] * b) * (s / 255.)).unsqueeze(-3)
     x = np.asarray(img)
     if x.ndim == 3 and x.shape[-1] == 1: x = x[..., 0]
     if x.ndim == 2: return x.astype(np.float64) * s
     if x.ndim != 3 or x.shape[-1] != 3: raise ValueError(f"expected HxWx3 or HxW, got {x.shape}")
     x = x.astype(np.float64)
-    return 16. + (_Y_COEF[0] * x[..., 0] + _Y_COEF[1] * x[..., 1] + _Y_COEF[2] * x[..., 2]) * (s / 255.)
+    return 16. + (Y_COEF[0] * x[..., 0] + Y_COEF[1] * x[..., 1] + Y_COEF[2] * x[..., 2]) * (s / 255.)
 
 # %% ../nbs/02_metrics.ipynb #f110c68a
 def _shave(x, border: int):
@@ -52,11 +52,13 @@ def _prep_np(img, border: int, y: bool) -> np.ndarray:
     x = rgb_to_y(x) if y and x.ndim == 3 else x.astype(np.float64, copy=False)
     return _shave(np.moveaxis(x, -1, 0), border) if x.ndim == 3 else _shave(x, border)
 
-def _mse(a: np.ndarray, b: np.ndarray) -> float:
+def mse(a: np.ndarray, b: np.ndarray) -> float:
+    "Mean squared error of two float64 arrays (the PSNR's inner step)."
     d = a - b; d *= d
     return float(d.mean())
 
-def _psnr_from_mse(mse: float) -> float:
+def psnr_from_mse(mse: float) -> float:
+    "PSNR (dB) of 8-bit images from their mean squared error; inf when identical."
     return math.inf if mse == 0 else 10. * math.log10(255. ** 2 / mse)
 
 def psnr(sr, hr, *, border: int, y: bool = True) -> float:
@@ -66,7 +68,7 @@ def psnr(sr, hr, *, border: int, y: bool = True) -> float:
     Identical images give `inf`."""
     _check_pair(np.asarray(sr), np.asarray(hr))
     a, b = _prep_np(sr, border, y), _prep_np(hr, border, y)
-    return _psnr_from_mse(_mse(a, b))
+    return psnr_from_mse(mse(a, b))
 
 # %% ../nbs/02_metrics.ipynb #a4c92001
 _K1, _K2, _L = 0.01, 0.03, 255.
@@ -169,5 +171,5 @@ def evaluate_pair(sr_uint8: np.ndarray, hr_uint8: np.ndarray, scale: int) -> tup
     "(PSNR, SSIM) of an SR image against its HR image with the paper's protocol: Y channel, `scale` pixels shaved."
     _check_pair(np.asarray(sr_uint8), np.asarray(hr_uint8))
     a, b = _prep_np(sr_uint8, scale, True), _prep_np(hr_uint8, scale, True)
-    p = _psnr_from_mse(_mse(a, b))
+    p = psnr_from_mse(mse(a, b))
     return p, float(ssim_torch(torch.from_numpy(a)[None, None], torch.from_numpy(b)[None, None], border=0, y=False)[0])
