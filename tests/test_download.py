@@ -29,14 +29,16 @@ class Server:
                 start = int(rng.split('=')[1].split('-')[0]) if rng and srv.ranges else 0
                 if start >= len(data) and start:
                     self.send_response(416); self.send_header('Content-Range', f'bytes */{len(data)}')
-                    self.send_header('Content-Length', '0'); self.end_headers(); srv.log.append((self.path, start, 0)); return
+                    srv.log.append((self.path, start, 0))  # logged before the reply: the client may be done before we return
+                    self.send_header('Content-Length', '0'); self.end_headers(); return
                 body = data[start:]
+                sent = body if srv.cut is None else body[:srv.cut]
+                srv.log.append((self.path, start, len(sent)))
                 self.send_response(206 if start else 200)
                 if start: self.send_header('Content-Range', f'bytes {start}-{len(data) - 1}/{len(data)}')
                 self.send_header('Content-Length', str(len(body))); self.end_headers()
-                if srv.cut is not None: body = body[:srv.cut]; self.close_connection = True
-                self.wfile.write(body); self.wfile.flush()
-                srv.log.append((self.path, start, len(body)))
+                if srv.cut is not None: self.close_connection = True
+                self.wfile.write(sent); self.wfile.flush()
 
         self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), H)
         self.url = f'http://127.0.0.1:{self.httpd.server_port}'
