@@ -24,9 +24,11 @@ class _Package(_types.ModuleType):
 
 def __getattr__(name):
     if name == 'genotype':
-        import importlib; return importlib.import_module('idarts.genotype')
+        import importlib
+        return importlib.import_module('idarts.genotype')
     if name in _LAZY:
-        from idarts import api; return getattr(api, name)
+        from idarts import api
+        return getattr(api, name)
     raise AttributeError(f"module 'idarts' has no attribute {name!r}")
 
 if __name__ == 'idarts': _sys.modules[__name__].__class__ = _Package

@@ -74,7 +74,8 @@ def _read_safetensors(path: Path) -> tuple[dict, dict]:
     except ImportError: raise _err(f"{path}: reading .safetensors needs the safetensors package; pip install safetensors") from None
     try:
         with safe_open(str(path), framework='pt') as f:
-            state = {k: f.get_tensor(k) for k in f.keys()}; md = f.metadata() or {}
+            state = {k: f.get_tensor(k) for k in f.keys()}
+            md = f.metadata() or {}
     except Exception as e: raise _err(f"{path}: not a readable .safetensors file ({type(e).__name__}); give a file written by idarts export") from None
     side = path.with_suffix('.json')
     meta = json.loads(side.read_text()) if side.is_file() else {}
@@ -171,7 +172,8 @@ def _export_bytes(net, meta: dict, fmt: str) -> bytes:
                                      'idarts_name': str(meta.get('name', ''))})
     net, x, dyn = _dynamic(net)
     if fmt == 'pt2':
-        buf = io.BytesIO(); torch.export.save(torch.export.export(net, (x,), dynamic_shapes=dyn), buf)
+        buf = io.BytesIO()
+        torch.export.save(torch.export.export(net, (x,), dynamic_shapes=dyn), buf)
         return buf.getvalue()
     try: import onnx, onnxscript  # noqa: F401 (the dynamo exporter needs both)
     except ImportError: raise _err("--format onnx needs the onnx and onnxscript packages; pip install onnx onnxscript") from None
@@ -187,14 +189,19 @@ def _write_new(path: Path, data: bytes, force: bool):
     if force: return atomic_write_bytes(path, data)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
-        with os.fdopen(fd, 'wb') as f: f.write(data); f.flush(); os.fsync(f.fileno())
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.link(tmp, path)    # fails if the name was taken meanwhile
     except FileExistsError: raise _err(f"--out {path}: exists; pass --force to replace it, or choose another file") from None
     finally: os.unlink(tmp)
 
 def _umask() -> int:
-    m = os.umask(0); os.umask(m); return m
+    m = os.umask(0)
+    os.umask(m)
+    return m
 
 def export(model, out, format: str | None = None, force: bool = False) -> Path:
     "Write `model` (anything `load` takes) to `out` as `pt2`, `onnx` or `safetensors` (default: from the suffix of `out`)."
@@ -216,16 +223,20 @@ def _same_tensors(a: Path, data: bytes) -> bool:
     from safetensors import safe_open
     from safetensors.torch import load
     try:
-        with safe_open(str(a), framework='pt') as f: old = {k: f.get_tensor(k) for k in f.keys()}; md = f.metadata()
+        with safe_open(str(a), framework='pt') as f:
+            old = {k: f.get_tensor(k) for k in f.keys()}
+            md = f.metadata()
     except Exception: return False
-    new = load(data); n = int.from_bytes(data[:8], 'little')
+    new = load(data)
+    n = int.from_bytes(data[:8], 'little')
     return md == json.loads(data[8:8 + n]).get('__metadata__') and old.keys() == new.keys() and all(torch.equal(old[k], new[k]) for k in new)
 
 def _put(path: Path, data: bytes) -> bool:
     "Write `data` to `path` unless it already holds that; True when written."
     from idarts.core import atomic_write_bytes
     if path.is_file() and (path.read_bytes() == data or (path.suffix == '.safetensors' and _same_tensors(path, data))): return False
-    atomic_write_bytes(path, data); return True
+    atomic_write_bytes(path, data)
+    return True
 
 def _recorded_psnr(root: Path, profile: str, run: str, set_name: str = 'Set5'):
     f = root/'tables'/profile/'results'/f'{run}.csv'
@@ -243,7 +254,8 @@ def ship(root='.', profile: str = 'cpu', dest=None) -> list[Path]:
     if not found: raise _err(f"{root/'runs'/profile/'search'}: no finished search (genotype.json) to ship; run make reproduce PROFILE={profile} first")
     written = []
     for gf in found:
-        run = gf.parent.name; space, seed = run.rsplit('-s', 1)
+        run = gf.parent.name
+        space, seed = run.rsplit('-s', 1)
         name = f'{space}-{profile}-s{seed}'
         g = Genotype.from_json(gf)
         if _put(dest/'genotypes'/f'{name}.json', (json.dumps(g.to_dict(), indent=1) + '\n').encode()): written.append(dest/'genotypes'/f'{name}.json')

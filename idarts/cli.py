@@ -173,7 +173,8 @@ EXPORT_FORMATS = ('pt2', 'onnx', 'safetensors')
 class _Parser(argparse.ArgumentParser):
     "argparse, with a usage error as one line (`idarts: error: <what>; <what to do>`, exit 2) like every other error."
     def error(self, message):
-        print(f"idarts: error: {message}; see {self.prog} --help", file=sys.stderr); sys.exit(2)
+        print(f"idarts: error: {message}; see {self.prog} --help", file=sys.stderr)
+        sys.exit(2)
 
 class _Fmt(argparse.RawDescriptionHelpFormatter):
     "Help with the epilog's examples kept as written, and each option's default (unless none, or its help names it)."
@@ -247,17 +248,20 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument('--root', help=root_help)
     q = _sub(dsub, 'download', 'download a data set, verified by sha256', 'idarts data download Set5')
     q.add_argument('name', metavar='SET', help='data set name (idarts data list shows them)')
-    q.add_argument('--root', help=root_help); q.add_argument('--sha256', help='expected archive hash (DIV2K)')
+    q.add_argument('--root', help=root_help)
+    q.add_argument('--sha256', help='expected archive hash (DIV2K)')
     q.add_argument('--trust-on-first-use', action='store_true', help='accept and record an archive hash that is not known')
     q = _sub(dsub, 'lr', 'write MATLAB-bicubic LR images of a set', 'idarts data lr Set5 --scale 4 --out lr/Set5')
     q.add_argument('set_name', metavar='SET', help='data set name (idarts data list shows them)')
     q.add_argument('--scale', type=int, required=True, choices=SCALES, help='downscaling factor')
-    q.add_argument('--out', required=True, metavar='DIR', help='folder for the LR images'); q.add_argument('--root', help=root_help)
+    q.add_argument('--out', required=True, metavar='DIR', help='folder for the LR images')
+    q.add_argument('--root', help=root_help)
 
     i = _sub(sub, 'info', 'parameters and multiply-accumulates of a network', 'idarts info --genotype improved-cpu --cells 20 --channels 256')
     i.add_argument('--model', choices=('edsr', 'edsr-baseline'), help='an EDSR reference network instead of a cell')
     i.add_argument('--genotype', metavar='NAME_OR_FILE', help='a named cell (idarts genotypes) or a genotype.json')
-    i.add_argument('--cells', type=_count(1), default=20, help='cells K'); i.add_argument('--channels', type=_count(1), default=256, help='channels C')
+    i.add_argument('--cells', type=_count(1), default=20, help='cells K')
+    i.add_argument('--channels', type=_count(1), default=256, help='channels C')
     i.add_argument('--scale', type=int, default=4, choices=SCALES, help='upscaling factor')
     i.add_argument('--input', type=_count(1), default=192, help='input side in pixels')
 
@@ -271,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = _sub(sub, 'train', 'train an SR network from a genotype (or EDSR)', 'idarts train --genotype improved-cpu-s0 --profile cpu --out runs/train/improved-s0')
     t.add_argument('--genotype', metavar='NAME_OR_FILE', help='a named cell (idarts genotypes), a genotype.json or a search run directory')
     t.add_argument('--arch', choices=('darts', 'edsr', 'edsr-baseline'), help='a searched cell (darts) or an EDSR reference (default: darts)')
-    t.add_argument('--cells', type=_count(1), help='cells K (default: the profile\'s)'); t.add_argument('--channels', type=_count(1), help='channels C (default: the profile\'s)')
+    t.add_argument('--cells', type=_count(1), help='cells K (default: the profile\'s)')
+    t.add_argument('--channels', type=_count(1), help='channels C (default: the profile\'s)')
     t.add_argument('--amp', choices=('bf16',), help='bfloat16 autocast (CUDA and CPU)')
     _run_flags(t)
 
@@ -279,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument('--model', required=True, metavar='MODEL', help=_model_help('bicubic, '))
     e.add_argument('--sets', type=_sets, default='Set5,Set14,B100,Urban100', help=f"comma-separated, from {', '.join(BENCHMARKS)}")
     e.add_argument('--scales', default='4', help='comma-separated factors: 2, 3, 4 (bicubic: 1 to 8); a model has its own')
-    e.add_argument('--out', metavar='CSV', help='results CSV'); e.add_argument('--per-image', metavar='CSV', help='per-image CSV')
+    e.add_argument('--out', metavar='CSV', help='results CSV')
+    e.add_argument('--per-image', metavar='CSV', help='per-image CSV')
     e.add_argument('--self-ensemble', action='store_true', help='x8 geometric self-ensemble')
     e.add_argument('--tile', type=_count(1), help='tile size (LR pixels) for bounded memory (default: whole image)')
     e.add_argument('--amp', choices=('bf16',), help='run the network under bfloat16 autocast (default: float32)')
@@ -321,12 +327,15 @@ def main(argv=None) -> int:
     try:
         HANDLERS[args.cmd](args)
     except IdartsError as e:
-        print(f"idarts: error: {e}", file=sys.stderr); return 2
+        print(f"idarts: error: {e}", file=sys.stderr)
+        return 2
     except OSError as e:   # a path we cannot read or write that no check above caught: still one line, no traceback
         where = f"{e.filename}: " if getattr(e, 'filename', None) else ''
-        print(f"idarts: error: {where}{e.strerror or e}; check the path and its permissions", file=sys.stderr); return 2
+        print(f"idarts: error: {where}{e.strerror or e}; check the path and its permissions", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("idarts: interrupted", file=sys.stderr); return 130
+        print("idarts: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())  # `python -m idarts.cli`; not in the notebook

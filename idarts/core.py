@@ -26,7 +26,9 @@ class IdartsError(Exception):
 def set_seed(seed: int, deterministic: bool = False):
     "Seed python, numpy and torch (all devices); optionally ask torch for deterministic kernels."
     import torch
-    random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
@@ -53,7 +55,8 @@ def rng_state() -> dict:
 def set_rng_state(s: dict):
     "Restore what `rng_state` returned."
     import torch
-    pyver, pystate, pygauss = s['python']; random.setstate((pyver, tuple(pystate), pygauss))
+    pyver, pystate, pygauss = s['python']
+    random.setstate((pyver, tuple(pystate), pygauss))
     kind, keys, pos, has_gauss, gauss = s['numpy']
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(s['torch'])
@@ -118,16 +121,21 @@ def config_hash(cfg) -> str:
 # %% ../nbs/00_core.ipynb #3dd37610
 def _umask() -> int:
     "The process umask (read without changing it for long)."
-    m = os.umask(0o22); os.umask(m); return m
+    m = os.umask(0o22)
+    os.umask(m)
+    return m
 
 def atomic_write_bytes(path, data: bytes):
     "Write `data` to `path` atomically (temp file in the same folder, fsync, rename); the file gets the user's umask."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         os.fchmod(fd, 0o666 & ~_umask())   # mkstemp makes 0600; a plain open() would give 0666 & ~umask
         with os.fdopen(fd, 'wb') as f:
-            f.write(data); f.flush(); os.fsync(f.fileno())
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.unlink(tmp)
@@ -152,7 +160,9 @@ def load_json(path):
 def save_checkpoint(state: dict, path, keep_prev: bool = True):
     "`torch.save` `state` to `path` atomically; the old file is kept as `<path>.prev` until the new one is written."
     import torch
-    path = Path(path); buf = io.BytesIO(); torch.save(state, buf)
+    path = Path(path)
+    buf = io.BytesIO()
+    torch.save(state, buf)
     if keep_prev and path.exists():
         prev = path.with_name(path.name + '.prev')
         if prev.exists(): prev.unlink()
@@ -173,10 +183,14 @@ def load_checkpoint(path, map_location='cpu') -> dict:
 # %% ../nbs/00_core.ipynb #a2ed635f
 class JsonlLogger:
     "Append JSON objects to a `.jsonl` file, one per line, flushed and synced at every write."
-    def __init__(self, path): self.path = Path(path); self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
     def log(self, **rec):
         with open(self.path, 'a') as f:
-            f.write(json.dumps(_jsonable(rec)) + '\n'); f.flush(); os.fsync(f.fileno())
+            f.write(json.dumps(_jsonable(rec)) + '\n')
+            f.flush()
+            os.fsync(f.fileno())
     def truncate(self, key: str, upto):
         "Keep only records with `rec[key] <= upto` (used when resuming from a checkpoint)."
         if not self.path.exists(): return
@@ -195,7 +209,8 @@ def read_jsonl(path) -> list:
 def read_log(log) -> list:
     "The records of a run's log: `log` is a run directory (its `log.jsonl`), a `.jsonl` file, or already a list of records."
     if not isinstance(log, (str, Path)): return list(log)
-    p = Path(log); p = p/'log.jsonl' if p.is_dir() else p
+    p = Path(log)
+    p = p/'log.jsonl' if p.is_dir() else p
     if not p.exists(): raise IdartsError(f"{p}: log not found; run the search or training into that directory first")
     return read_jsonl(p)
 
@@ -218,7 +233,9 @@ def hardware() -> str:
     cpu = platform.processor() or platform.machine()
     try:
         for line in open('/proc/cpuinfo'):
-            if line.startswith('model name'): cpu = line.split(':', 1)[1].strip(); break
+            if line.startswith('model name'):
+                cpu = line.split(':', 1)[1].strip()
+                break
     except OSError: pass
     return f"CPU {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 
@@ -232,6 +249,7 @@ def env_info() -> dict:
 
 def prepare_run_dir(path, cfg, kind: str) -> Path:
     "Create run dir `path` and write `config.json` with the config, its class (`kind`) and `env_info()`."
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
     save_json(dict(kind=kind, config=config_dict(cfg), config_hash=config_hash(cfg), env=env_info()), path/'config.json')
     return path

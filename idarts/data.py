@@ -100,7 +100,9 @@ def _layout_problem(info: DatasetInfo, root: Path) -> str | None:
     return None
 
 def _check_dir(name: str, root=None) -> tuple[Path, list[Path]]:
-    info = _info(name); root = Path(data_root() if root is None else root).absolute(); d = root / info.rel_path
+    info = _info(name)
+    root = Path(data_root() if root is None else root).absolute()
+    d = root / info.rel_path
     imgs = _images_in(d)
     if imgs: return d, imgs
     if (msg := _layout_problem(info, root)): raise IdartsError(f"{info.name}: wrong layout: {msg}")
@@ -119,7 +121,9 @@ def _downloadable(info: DatasetInfo) -> bool:
 def ensure_dataset(name: str, root=None, fetch: bool | None = None) -> Path:
     """The folder of data set `name`, downloaded first (verified, resumable, with a progress bar) when it is missing
     or incomplete and can be downloaded. `fetch=None` means: unless `IDARTS_OFFLINE=1`. A misplaced set is never fetched."""
-    info = _info(name); root = Path(data_root() if root is None else root).absolute(); d = root / info.rel_path
+    info = _info(name)
+    root = Path(data_root() if root is None else root).absolute()
+    d = root / info.rel_path
     if fetch is None: fetch = not offline()
     n = len(_images_in(d))
     if n >= info.n_images or not fetch or not _downloadable(info): return d
@@ -127,7 +131,9 @@ def ensure_dataset(name: str, root=None, fetch: bool | None = None) -> Path:
     from idarts import download
     root.mkdir(parents=True, exist_ok=True)
     with open(root / f'.{info.name}.download.lock', 'w') as lock:   # stages running in parallel fetch a set once
-        try: import fcntl; fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            import fcntl
+            fcntl.flock(lock, fcntl.LOCK_EX)
         except ImportError: pass                                    # no fcntl (Windows): no lock
         n = len(_images_in(d))
         if n >= info.n_images: return d                             # another process fetched it meanwhile
@@ -150,13 +156,17 @@ def list_images(name: str, root=None, strict: bool = False, fetch: bool | None =
 # %% ../nbs/01_data.ipynb #d11e8fb2
 def data_list_rows(root=None) -> list[dict]:
     "Status of every registered data set: name, kind, status ('present'|'missing'|'incomplete'), n_images, expected, path, hint."
-    root = Path(data_root() if root is None else root); rows = []
+    root = Path(data_root() if root is None else root)
+    rows = []
     for info in DATASETS.values():
-        d = root / info.rel_path; n = len(_images_in(d))
+        d = root / info.rel_path
+        n = len(_images_in(d))
         status = 'missing' if not d.is_dir() else ('present' if n == info.n_images else 'incomplete')
         hint = ''
         if status != 'present':
-            try: _check_dir(info.name, root); hint = f"found {n} of {info.n_images} images; {info.how_to_get}"
+            try:
+                _check_dir(info.name, root)
+                hint = f"found {n} of {info.n_images} images; {info.how_to_get}"
             except IdartsError as e: hint = str(e)
         rows.append(dict(name=info.name, kind=info.kind, status=status, n_images=n, expected=info.n_images, path=str(d), hint=hint))
     return rows
@@ -181,7 +191,9 @@ def _opaque(im, path, drop_to: str):
 
 def _to_array(im, path) -> np.ndarray:
     mode = im.mode
-    if 'transparency' in im.info and mode in ('P', 'L', 'RGB'): im = im.convert('LA' if mode == 'L' else 'RGBA'); mode = im.mode
+    if 'transparency' in im.info and mode in ('P', 'L', 'RGB'):
+        im = im.convert('LA' if mode == 'L' else 'RGBA')
+        mode = im.mode
     if mode == '1': im = im.convert('L')
     elif mode == 'P': im = im.convert('RGB')
     elif mode in ('LA', 'La'): im = _opaque(im, path, 'L')
@@ -215,14 +227,17 @@ def save_image(img: np.ndarray, path) -> Path:
     if img.ndim == 3 and img.shape[2] == 1: img = img[..., 0]
     if img.dtype != np.uint8 or not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)):
         raise ValueError(f"save_image needs uint8 HxW or HxWx3, got {img.dtype} {img.shape}")
-    buf = io.BytesIO(); Image.fromarray(img).save(buf, format='PNG')
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format='PNG')
     atomic_write_bytes(path, buf.getvalue())
     return path
 
 # %% ../nbs/01_data.ipynb #48491ddd
 def cubic(x):
     "Keys' cubic convolution kernel with a = -0.5 (MATLAB's `cubic`)."
-    ax = np.abs(x); ax2 = ax * ax; ax3 = ax2 * ax
+    ax = np.abs(x)
+    ax2 = ax * ax
+    ax3 = ax2 * ax
     return (1.5 * ax3 - 2.5 * ax2 + 1) * (ax <= 1) + (-0.5 * ax3 + 2.5 * ax2 - 4 * ax + 2) * ((1 < ax) & (ax <= 2))
 
 @functools.lru_cache(maxsize=256)
@@ -230,7 +245,8 @@ def _contributions_raw(in_len: int, out_len: int, scale: float, antialias: bool 
     "`(weights, indices)` before mirroring: indices 0-based, possibly outside `0..in_len-1`; all-zero taps dropped."
     kernel_width = 4.0
     if scale < 1 and antialias:
-        h = lambda t: scale * cubic(scale * t); kernel_width /= scale
+        h = lambda t: scale * cubic(scale * t)
+        kernel_width /= scale
     else: h = cubic
     x = np.arange(1, out_len + 1, dtype=np.float64)
     u = x / scale + 0.5 * (1 - 1 / scale)
@@ -241,7 +257,8 @@ def _contributions_raw(in_len: int, out_len: int, scale: float, antialias: bool 
     w = w / w.sum(1, keepdims=True)
     keep = np.any(w != 0, axis=0)
     w, ind = np.ascontiguousarray(w[:, keep]), np.ascontiguousarray(ind[:, keep].astype(np.int64) - 1)
-    w.flags.writeable = False; ind.flags.writeable = False
+    w.flags.writeable = False
+    ind.flags.writeable = False
     return w, ind
 
 def _mirror(ind: np.ndarray, n: int) -> np.ndarray:
@@ -261,7 +278,8 @@ def contributions(in_len: int, out_len: int, scale: float, antialias: bool = Tru
 def _resize_plan(hw, scale=None, output_shape=None) -> list[tuple]:
     "[(axis, in_len, out_len, scale), ...] in MATLAB's order (smaller scale first; rows first on ties)."
     if output_shape is not None:
-        out = tuple(int(o) for o in output_shape); scales = (out[0] / hw[0], out[1] / hw[1])
+        out = tuple(int(o) for o in output_shape)
+        scales = (out[0] / hw[0], out[1] / hw[1])
     elif scale is not None:
         scales = (float(scale),) * 2 if np.isscalar(scale) else tuple(float(s) for s in scale)
         out = tuple(int(math.ceil(n * s - 1e-9)) for n, s in zip(hw, scales))  # ceil(s*in); 1e-9 guards float noise
@@ -275,7 +293,8 @@ def _round_u8(a):
     return np.clip(np.floor(a + 0.5), 0, 255).astype(np.uint8)
 
 def _resize_axis(a, axis, w, ind, quantize: bool):
-    shape = [1] * a.ndim; shape[axis] = -1
+    shape = [1] * a.ndim
+    shape[axis] = -1
     out = np.zeros(a.shape[:axis] + (w.shape[0],) + a.shape[axis + 1:], np.float64)
     for p in range(w.shape[1]):
         out += w[:, p].reshape(shape) * np.take(a, ind[:, p], axis=axis)
@@ -319,7 +338,8 @@ def _round_store(acc: torch.Tensor, out: torch.Tensor, i0: int, step: int, C: in
 def _rows_pass_u8(x: torch.Tensor, n: int, m: int, scale: float, antialias: bool, C: int) -> torch.Tensor:
     "One MATLAB pass over the rows of uint8 `x` `(n, W, C)`; returns uint8 `(W, m, C)` (transposed, contiguous)."
     pl = _pass_plan(n, m, scale, antialias)
-    W = x.shape[1]; R = W * C
+    W = x.shape[1]
+    R = W * C
     xp = x.reshape(n, R).index_select(0, pl['src'])       # mirror padding
     dt = pl['exact'] or torch.float64
     if pl['exact']: xp = xp.to(dt)
@@ -329,17 +349,21 @@ def _rows_pass_u8(x: torch.Tensor, n: int, m: int, scale: float, antialias: bool
     if pl['period'] is None:                              # irregular source rows (odd scales): gather them
         w, jp = pl['w'], pl['jp']
         for i0 in range(0, m, bs):
-            k = min(bs, m - i0); acc, tmp = acc_buf[:k], tmp_buf[:k]
+            k = min(bs, m - i0)
+            acc, tmp = acc_buf[:k], tmp_buf[:k]
             for p in range(w.shape[1]):
                 v, wc = xp.index_select(0, jp[i0:i0 + k, p]), w[i0:i0 + k, p:p + 1]
                 if p == 0: torch.mul(v, wc, out=acc)
-                else: torch.mul(v, wc, out=tmp); acc.add_(tmp)
+                else:
+                    torch.mul(v, wc, out=tmp)
+                    acc.add_(tmp)
             _round_store(acc, out, i0, 1, C)
         return out
     T = pl['period']
     for r, c, taps, wr, same in pl['phases']:
         for k0 in range(0, c, bs):
-            k = min(bs, c - k0); acc, tmp = acc_buf[:k], tmp_buf[:k]
+            k = min(bs, c - k0)
+            acc, tmp = acc_buf[:k], tmp_buf[:k]
             for p, (j0, d) in enumerate(taps):
                 s0 = j0 + d * k0
                 v = xp[s0:s0 + d * (k - 1) + 1:d] if d > 0 else xp[s0:s0 + 1].expand(k, R)
@@ -353,7 +377,9 @@ def _rows_pass_u8(x: torch.Tensor, n: int, m: int, scale: float, antialias: bool
                 else:                                     # numpy's operations: product rounded, then sum rounded
                     wc = wr[k0:k0 + k, p:p + 1]
                     if p == 0: torch.mul(v, wc, out=acc)
-                    else: torch.mul(v, wc, out=tmp); acc.add_(tmp)
+                    else:
+                        torch.mul(v, wc, out=tmp)
+                        acc.add_(tmp)
             _round_store(acc, out, r + k0 * T, T, C)
     return out
 
@@ -426,7 +452,8 @@ def imresize_torch(x: torch.Tensor, scale=None, output_shape=None, quantize: boo
 # %% ../nbs/01_data.ipynb #12b087d8
 def write_lr_set(name: str, scale: int, out, root=None) -> list[Path]:
     "Write `<out>/<stem>x<scale>.png` for every HR image of data set `name`; returns the paths."
-    out = Path(out); done = []
+    out = Path(out)
+    done = []
     for p in list_images(name, root):
         _, lr = make_lr(load_image(p), scale)
         done.append(save_image(lr, out / f'{p.stem}x{scale}.png'))
@@ -477,9 +504,11 @@ class PatchDataset(torch.utils.data.Dataset):
                 msg = (f"{p}: image is {im.shape[1]}x{im.shape[0]}, smaller than the HR patch {need}x{need} "
                        f"(patch_lr {self.patch_lr} x scale {self.scale})")
                 if not skip_small: raise IdartsError(msg + "; remove it, use a smaller patch, or pass skip_small=True")
-                small.append(p); continue
+                small.append(p)
+                continue
             if to_rgb and im.ndim == 2: im = np.repeat(im[..., None], 3, axis=2)
-            self.hr.append(np.ascontiguousarray(im)); self.paths.append(p)
+            self.hr.append(np.ascontiguousarray(im))
+            self.paths.append(p)
         if small:
             warnings.warn(f"PatchDataset: skipped {len(small)} of {len(paths)} images smaller than {need}x{need} "
                           f"(first: {small[0]})")
@@ -491,8 +520,10 @@ class PatchDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         if not 0 <= i < self.length: raise IndexError(i)
-        k = i % len(self.hr); hr, s, P = self.hr[k], self.scale, self.patch_lr
-        y = np.random.randint(0, hr.shape[0] // s - P + 1); x = np.random.randint(0, hr.shape[1] // s - P + 1)
+        k = i % len(self.hr)
+        hr, s, P = self.hr[k], self.scale, self.patch_lr
+        y = np.random.randint(0, hr.shape[0] // s - P + 1)
+        x = np.random.randint(0, hr.shape[1] // s - P + 1)
         hp = hr[y * s:(y + P) * s, x * s:(x + P) * s]
         lp = self.lr[k][y:y + P, x:x + P] if self.lr is not None else imresize(hp, 1 / s)
         if self.augment:

@@ -92,8 +92,10 @@ def _fetch(url: str, part: Path, resume: bool, progress: bool, desc: str):
         with open(part, 'ab' if offset else 'wb') as f, \
              tqdm(total=total, initial=offset, unit='B', unit_scale=True, unit_divisor=1024, desc=desc, disable=not progress, leave=False) as bar:
             while (b := r.read(1 << 20)):
-                f.write(b); bar.update(len(b))
-            f.flush(); os.fsync(f.fileno())
+                f.write(b)
+                bar.update(len(b))
+            f.flush()
+            os.fsync(f.fileno())
         if total is not None and part.stat().st_size < total:
             raise http.client.IncompleteRead(b'', total - part.stat().st_size)
 
@@ -101,7 +103,8 @@ def download_file(url: str, dest, sha256: str | None = None, resume: bool = True
     """Download `url` to `dest` through `dest.part` (HTTP Range resume), verify `sha256` (when given), rename atomically.
     A `dest` that already has the expected hash (or exists, when no hash is given) is kept and not fetched.
     `size` (bytes), when given, is checked before the hash: a `.part` larger than it is discarded, a result of another size refused."""
-    dest = Path(dest); part = dest.with_name(dest.name + '.part')
+    dest = Path(dest)
+    part = dest.with_name(dest.name + '.part')
     sha256 = sha256.lower() if sha256 else None
     if dest.exists() and (sha256 is None or sha256_file(dest) == sha256): return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +118,8 @@ def download_file(url: str, dest, sha256: str | None = None, resume: bool = True
         kept = f"; {part.stat().st_size} bytes kept in {part.name}" if part.exists() else ''
         raise IdartsError(f"{dest.name}: download of {url} interrupted ({why}{kept}); rerun the same command to resume") from None
     if size is not None and part.stat().st_size != size:
-        got = part.stat().st_size; part.unlink()
+        got = part.stat().st_size
+        part.unlink()
         raise IdartsError(f"{dest}: {got} bytes, not the expected {size}, from {url} (not the published file; check the URL and retry)")
     if sha256 is not None:
         got = sha256_file(part)
@@ -128,7 +132,9 @@ def download_file(url: str, dest, sha256: str | None = None, resume: bool = True
 
 # %% ../nbs/01a_download.ipynb #94d518a6
 def _inside(root: Path, p: Path) -> bool:
-    try: p.resolve().relative_to(root); return True
+    try:
+        p.resolve().relative_to(root)
+        return True
     except ValueError: return False
 
 def _bad(archive, name, why):
@@ -139,7 +145,8 @@ def safe_extract(archive, target) -> Path:
     Every member is checked before anything is written; only a tar whose links escape through earlier links
     (caught by the `data` filter during extraction) can leave part of it behind: extract into a fresh folder."""
     archive, target = Path(archive), Path(target)
-    target.mkdir(parents=True, exist_ok=True); root = target.resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    root = target.resolve()
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
             for m in z.infolist():
@@ -180,17 +187,21 @@ def read_sums(root) -> dict[str, str]:
     out = {}
     for line in p.read_text().splitlines():
         if line.strip():
-            h, name = line.split(None, 1); out[name.lstrip('*').strip()] = h.lower()
+            h, name = line.split(None, 1)
+            out[name.lstrip('*').strip()] = h.lower()
     return out
 
 def _record_sum(root: Path, name: str, h: str):
-    sums = read_sums(root); sums[name] = h
+    sums = read_sums(root)
+    sums[name] = h
     from idarts.core import atomic_write_bytes
     atomic_write_bytes(_sums_path(root), ''.join(f"{v}  {k}\n" for k, v in sorted(sums.items())).encode())
 
 def _download_manifest_set(info, rows, root: Path, base_url, progress: bool, workers: int) -> Path:
     def one(r):
-        try: download_file(file_url(r, base_url), root / r['path'], r['sha256'], progress=False); return None
+        try:
+            download_file(file_url(r, base_url), root / r['path'], r['sha256'], progress=False)
+            return None
         except IdartsError as e: return str(e)
     with ThreadPoolExecutor(max(1, workers)) as ex:
         errs = [e for e in tqdm(ex.map(one, rows), total=len(rows), desc=info.name, unit='file', disable=not progress) if e]
@@ -199,7 +210,9 @@ def _download_manifest_set(info, rows, root: Path, base_url, progress: bool, wor
     return root / info.rel_path
 
 def _download_archive(info, root: Path, sha256, trust: bool, base_url, progress: bool) -> Path:
-    name = ARCHIVES[info.name]; d = root / 'DIV2K'; recorded = read_sums(root).get(name)
+    name = ARCHIVES[info.name]
+    d = root / 'DIV2K'
+    recorded = read_sums(root).get(name)
     sha256 = sha256.lower().strip() if sha256 else None
     size, published = PUBLISHED.get(name, (None, None))
     if sha256 and published and sha256 != published:
@@ -221,7 +234,9 @@ def _download_archive(info, root: Path, sha256, trust: bool, base_url, progress:
         safe_extract(arch, tmpd)
         for src in sorted(tmpd.rglob('*')):
             if src.is_file():
-                dst = d / src.relative_to(tmpd); dst.parent.mkdir(parents=True, exist_ok=True); os.replace(src, dst)
+                dst = d / src.relative_to(tmpd)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
     finally: shutil.rmtree(tmpd, ignore_errors=True)
     out = root / info.rel_path
     if len(_images_in(out)) != info.n_images:
@@ -236,7 +251,8 @@ def download_dataset(name: str, root=None, sha256: str | None = None, trust: boo
     Manifest sets: per file, verified against `idarts/manifest.tsv`. DIV2K archives: verified against `sha256`
     or the hash recorded in `<root>/DIV2K/SHA256SUMS` or the published one (`PUBLISHED`); `trust=True` accepts and records an
     unknown hash. `base_url` (default `$IDARTS_DOWNLOAD_URL`) points the downloads at a mirror."""
-    info = _info(name); root = Path(data_root() if root is None else root)
+    info = _info(name)
+    root = Path(data_root() if root is None else root)
     if info.name in ARCHIVES:
         out = root / info.rel_path
         if len(_images_in(out)) == info.n_images: return out

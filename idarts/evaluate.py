@@ -103,7 +103,9 @@ def model_method(model: nn.Module, scale: int, device='auto', self_ensemble: boo
 
     @torch.inference_mode()
     def upscale(lr: np.ndarray, s: int) -> np.ndarray:
-        lr = np.asarray(lr); gray = lr.ndim == 2; h, w = lr.shape[:2]
+        lr = np.asarray(lr)
+        gray = lr.ndim == 2
+        h, w = lr.shape[:2]
         if tile is None or (h <= tile and w <= tile): return to_u8(sr(tensor(lr, gray)), gray)
         out = np.empty((h * s, w * s) + (() if gray else (3,)), np.uint8)
         for y0, y1, x0, x1, py0, py1, px0, px1 in _tile_boxes(h, w, tile, tile_overlap):
@@ -137,12 +139,16 @@ def _y_plane(img: np.ndarray, b: int = 0) -> np.ndarray:
     x = torch.from_numpy(np.asarray(img))[b:h - b, b:w - b]
     if x.ndim == 3 and x.shape[-1] == 1: x = x[..., 0]
     if x.ndim == 2: return x.to(torch.float64).numpy()
-    y = torch.mul(x[..., 0], _Y_T[0]); y.add_(torch.mul(x[..., 1], _Y_T[1])); y.add_(torch.mul(x[..., 2], _Y_T[2]))
+    y = torch.mul(x[..., 0], _Y_T[0])
+    y.add_(torch.mul(x[..., 1], _Y_T[1]))
+    y.add_(torch.mul(x[..., 2], _Y_T[2]))
     return y.mul_(_Y_T[3]).add_(_Y_T[4]).numpy()
 
 def _score_image(method: Method, p: Path, scales) -> list[tuple[float, float]]:
     "(PSNR, SSIM) of `method` on HR image `p` at each of `scales`: decoded once, the HR Y computed once."
-    im = load_image(p); y_hr = None; out = []
+    im = load_image(p)
+    y_hr = None
+    out = []
     for s in scales:
         hr = modcrop(im, s)
         _check_size(p, hr, s)
@@ -190,15 +196,21 @@ def evaluate_sets(method: Method, sets, scales, root=None, per_image: bool = Fal
                                  ssim=float(np.mean([x[1] for x in v])), n_images=len(v)))
                 if on_row: on_row(rows, per)
     finally:
-        if pool: pool.shutdown(cancel_futures=True); torch.set_num_threads(nt)
+        if pool:
+            pool.shutdown(cancel_futures=True)
+            torch.set_num_threads(nt)
     return rows, per
 
 # %% ../nbs/10_evaluate.ipynb #5478c4ed
 def write_csv(rows: list[dict], path) -> Path:
     "Write dict rows as CSV (columns: union of keys in first-seen order), atomically."
     cols = list(dict.fromkeys(k for r in rows for k in r))
-    buf = io.StringIO(); w = csv.DictWriter(buf, cols, lineterminator='\n'); w.writeheader(); w.writerows(rows)
-    path = Path(path); atomic_write_bytes(path, buf.getvalue().encode())
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, cols, lineterminator='\n')
+    w.writeheader()
+    w.writerows(rows)
+    path = Path(path)
+    atomic_write_bytes(path, buf.getvalue().encode())
     return path
 
 def read_csv(path) -> list[dict]:
@@ -233,7 +245,9 @@ def _load(model, device):
 
 class _Bf16(nn.Module):
     "A network run under bfloat16 autocast on its input's device type; the output back in float32."
-    def __init__(self, net: nn.Module): super().__init__(); self.net = net
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
     def forward(self, x):
         with torch.autocast(x.device.type, dtype=torch.bfloat16): return self.net(x).float()
 
@@ -245,7 +259,8 @@ def resolve_method(model, scale: int | None = None, device='auto', self_ensemble
     if amp not in (None, 'none', 'bf16'): raise IdartsError(f"--amp {amp}: unknown; use bf16 (or leave it out for float32)")
     if isinstance(model, Method): return model, scale or (model.scales[0] if len(model.scales) == 1 else 4)
     if isinstance(model, (str, Path)) and str(model).lower() == 'bicubic': return bicubic_method(), 4 if scale is None else int(scale)
-    net, meta = _load(model, device); s = int(meta['scale'])
+    net, meta = _load(model, device)
+    s = int(meta['scale'])
     if scale is not None and int(scale) != s: raise IdartsError(f"{meta.get('name', model)} is a x{s} model, asked for x{scale}")
     name = (meta.get('name') or Path(str(model)).stem) + ('+' if self_ensemble else '')
     return model_method(_Bf16(net) if amp == 'bf16' else net, s, device=device, self_ensemble=self_ensemble, tile=tile,
@@ -257,7 +272,9 @@ def _check_out_file(path: Path, overwrite: bool):
     if path.exists() and not overwrite: raise IdartsError(f"--out {path}: exists; pass --overwrite to replace it, or choose another file")
     d = ensure_dir(path.parent, 'the folder of')
     try:   # the real test of writability (os.access is blind to read-only mounts and some ACLs)
-        fd, probe = tempfile.mkstemp(dir=d, prefix=f'.{path.name}.', suffix='.probe'); os.close(fd); os.unlink(probe)
+        fd, probe = tempfile.mkstemp(dir=d, prefix=f'.{path.name}.', suffix='.probe')
+        os.close(fd)
+        os.unlink(probe)
     except OSError as e: raise IdartsError(f"--out {path}: cannot write there ({e.strerror}); choose a writable place") from None
 
 def run_eval(model: str, sets=('Set5', 'Set14', 'B100', 'Urban100'), scales=(4,), out=None, per_image_out=None,
@@ -297,11 +314,13 @@ def _png_chunk(f, kind: bytes, data: bytes):
 def write_png(img: np.ndarray, path, rows: int = 64, level: int = 6) -> Path:
     """Write a uint8 `HxW` or `HxWx3` array as PNG, streaming `rows` rows at a time (no second copy of a huge image),
     into a temporary file that is renamed over `path` once complete (with the user's umask)."""
-    img = np.asarray(img); path = Path(path)
+    img = np.asarray(img)
+    path = Path(path)
     if img.ndim == 3 and img.shape[2] == 1: img = img[..., 0]
     if img.dtype != np.uint8 or not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)):
         raise ValueError(f"write_png needs uint8 HxW or HxWx3, got {img.dtype} {img.shape}")
-    h, w = img.shape[:2]; c = 1 if img.ndim == 2 else 3
+    h, w = img.shape[:2]
+    c = 1 if img.ndim == 2 else 3
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         os.fchmod(fd, 0o666 & ~_umask())
@@ -311,12 +330,16 @@ def write_png(img: np.ndarray, path, rows: int = 64, level: int = 6) -> Path:
             z = zlib.compressobj(level)
             for r0 in range(0, h, rows):
                 a = img[r0:r0 + rows].reshape(-1, w * c)
-                d = np.empty((len(a), w * c + 1), np.uint8); d[:, 0] = 1          # filter 1 (Sub): byte - byte one pixel left
-                d[:, 1:c + 1] = a[:, :c]; np.subtract(a[:, c:], a[:, :-c], out=d[:, c + 1:])
+                d = np.empty((len(a), w * c + 1), np.uint8)
+                d[:, 0] = 1          # filter 1 (Sub): byte - byte one pixel left
+                d[:, 1:c + 1] = a[:, :c]
+                np.subtract(a[:, c:], a[:, :-c], out=d[:, c + 1:])
                 data = z.compress(d.tobytes())
                 if data: _png_chunk(f, b'IDAT', data)
-            _png_chunk(f, b'IDAT', z.flush()); _png_chunk(f, b'IEND', b'')
-            f.flush(); os.fsync(f.fileno())
+            _png_chunk(f, b'IDAT', z.flush())
+            _png_chunk(f, b'IEND', b'')
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.unlink(tmp)

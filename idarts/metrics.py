@@ -54,7 +54,8 @@ def _prep_np(img, border: int, y: bool) -> np.ndarray:
 
 def mse(a: np.ndarray, b: np.ndarray) -> float:
     "Mean squared error of two float64 arrays (the PSNR's inner step)."
-    d = a - b; d *= d
+    d = a - b
+    d *= d
     return float(d.mean())
 
 def psnr_from_mse(mse: float) -> float:
@@ -94,11 +95,15 @@ def _ssim_strip(x: Tensor, y: Tensor, g: list[float], buf: list[Tensor]) -> Tens
     "Sum of the SSIM map of (B, h, w) images `x`, `y` per image, (B,); `buf` holds reusable work tensors (overwritten)."
     rows, cols = x.shape[-2] - len(g) + 1, x.shape[-1] - len(g) + 1
     st, mid, out, a, b, t = (z[..., :rows + len(g) - 1, :] if i == 0 else z[..., :rows, :] for i, z in enumerate(buf))
-    torch.add(x, y, out=st[0]); torch.sub(x, y, out=st[1])             # u = x + y, v = x - y
-    torch.mul(st[0], st[0], out=st[2]); torch.mul(st[1], st[1], out=st[3])
+    torch.add(x, y, out=st[0])
+    torch.sub(x, y, out=st[1])             # u = x + y, v = x - y
+    torch.mul(st[0], st[0], out=st[2])
+    torch.mul(st[1], st[1], out=st[3])
     mu, mv, euu, evv = _filter_valid(st, g, mid, out)
-    torch.mul(mu, mu, out=a); torch.mul(mv, mv, out=b)                  # a - b = 4 mu_x mu_y, a + b = 2 (mu_x^2 + mu_y^2)
-    torch.sub(a, b, out=t); a.add_(b)
+    torch.mul(mu, mu, out=a)
+    torch.mul(mv, mv, out=b)                  # a - b = 4 mu_x mu_y, a + b = 2 (mu_x^2 + mu_y^2)
+    torch.sub(a, b, out=t)
+    a.add_(b)
     torch.sub(euu, evv, out=b).sub_(t).mul_(0.5).add_(_C2)              # 2 sigma_xy + C2
     t.mul_(0.5).add_(_C1).mul_(b)                                       # numerator
     euu.add_(evv).sub_(a).mul_(0.5).add_(_C2)                           # sigma_x^2 + sigma_y^2 + C2

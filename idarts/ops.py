@@ -99,7 +99,8 @@ def relu_sep_bn(C, k, dilation, affine) -> list:
 class Residual(nn.Module):
     "`x + body(x)`: an op with its own identity mapping (the mixed op may fold the identity, see `05_search_net`)."
     def __init__(self, body: nn.Module):
-        super().__init__(); self.body = body
+        super().__init__()
+        self.body = body
     def forward(self, x): return x + self.body(x)
 
 class Zero(nn.Module):

@@ -130,7 +130,8 @@ def stage_progress(root, st) -> str:
     return f'running: epoch {k}/{n}, about {per * (n - k) / 60:.1f} min left'
 
 def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False) -> dict:
-    t0 = time.time(); nb_out = nbo_dir/f'{st.name}.ipynb'
+    t0 = time.time()
+    nb_out = nbo_dir/f'{st.name}.ipynb'
     out = root/str(st.params.get('out', ''))
     if force and st.params.get('out', '').startswith('runs/') and out.is_dir(): shutil.rmtree(out)  # redo, not resume
     try: executor(nb_dir/st.notebook, nb_out, st.params, root)
@@ -151,25 +152,32 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
     "Run (or skip, when cached) every stage of `group` of `profile` under `root`; write `runs/<profile>/REPORT.md`. Returns the stage records."
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
     t_start = time.time()
-    root = Path(root).resolve(); nb_dir = Path(nb_dir or PAPER_NBS); executor = executor or _execute
+    root = Path(root).resolve()
+    nb_dir = Path(nb_dir or PAPER_NBS)
+    executor = executor or _execute
     if profile not in ('smoke', 'cpu', 'paper'): raise IdartsError(f"unknown profile {profile!r}; choose smoke, cpu or paper")
-    allst = plan(profile, group, seeds); known = {s.name for s in allst}
+    allst = plan(profile, group, seeds)
+    known = {s.name for s in allst}
     if stages:
         bad = set(stages) - known
         if bad: raise IdartsError(f"unknown stages {sorted(bad)}; valid: {', '.join(s.name for s in allst)}")
-    rec_dir = root/'runs'/profile/'stages'; nbo_dir = root/'runs'/profile/'notebooks'
-    rec_dir.mkdir(parents=True, exist_ok=True); nbo_dir.mkdir(parents=True, exist_ok=True)
+    rec_dir = root/'runs'/profile/'stages'
+    nbo_dir = root/'runs'/profile/'notebooks'
+    rec_dir.mkdir(parents=True, exist_ok=True)
+    nbo_dir.mkdir(parents=True, exist_ok=True)
     hashes, old, todo = {}, {}, []
     for st in allst:  # what must run: stale or forced stages, and everything downstream of them
         hashes[st.name] = h = stage_hash(st, hashes, nb_dir)
-        rp = rec_dir/f'{st.name}.json'; old[st.name] = load_json(rp) if rp.exists() else None
+        rp = rec_dir/f'{st.name}.json'
+        old[st.name] = load_json(rp) if rp.exists() else None
         done = old[st.name] is not None and old[st.name].get('hash') == h and all((root/o).exists() for o in st.outputs)
         selected = not stages or st.name in stages
         if selected and (force or not done or any(d in todo for d in st.deps)): todo.append(st.name)
         elif selected and not quiet: print(f"[{st.name}] up to date ({old[st.name]['seconds']:.1f} s when run)")
     jobs = max(1, jobs or min(2, os.cpu_count() or 1))
     if executor is _execute: os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
-    by_name = {s.name: s for s in allst}; new, running, error = {}, {}, None
+    by_name = {s.name: s for s in allst}
+    new, running, error = {}, {}, None
     with ThreadPoolExecutor(jobs) as pool:
         while (todo or running) and error is None:
             busy = set(running.values())
@@ -183,12 +191,16 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
             for f in finished:
                 n = running.pop(f)
                 try: new[n] = f.result()
-                except Exception as e: error = error or e; continue
+                except Exception as e:
+                    error = error or e
+                    continue
                 if not quiet: print(f"[{n}] done in {new[n]['seconds']:.1f} s", flush=True)
     if error is not None: raise error
     records = [new.get(s.name) or old[s.name] for s in allst if new.get(s.name) or old[s.name]]
     if not stages: write_report(profile, root, records, wall=time.time() - t_start, jobs=jobs, n_run=len(new), group=group)
-    if profile == 'cpu' and group != 'study' and not stages: from idarts.api import ship; ship(root, profile)  # the zoo's named cells and models (15_api)
+    if profile == 'cpu' and group != 'study' and not stages:
+        from idarts.api import ship
+        ship(root, profile)  # the zoo's named cells and models (15_api)
     return records
 
 # %% ../nbs/12_reproduce.ipynb #d671f848
@@ -218,7 +230,8 @@ def _read(path):
 
 def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs: int = 1, n_run: int = 0, group: str = 'paper') -> Path:
     "Write `runs/<profile>/REPORT.md` and a copy as `figures/<profile>/REPORT.md` (image links relative to each)."
-    root = Path(root); env = env_info()
+    root = Path(root)
+    env = env_info()
     def body(fig_prefix):
         L = [f"# idarts reproduction report — profile `{profile}`", '',
              f"Hardware: {env['hardware']}  ", f"torch {env['torch']}, python {env['python']}, idarts {env['idarts']}  ",
@@ -257,16 +270,22 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
 def _main(argv=None):
     import argparse
     ap = argparse.ArgumentParser(prog='python -m idarts.reproduce', description=reproduce.__doc__)
-    ap.add_argument('--profile', default='cpu'); ap.add_argument('--force', action='store_true')
-    ap.add_argument('--stages'); ap.add_argument('--root', default='.')
+    ap.add_argument('--profile', default='cpu')
+    ap.add_argument('--force', action='store_true')
+    ap.add_argument('--stages')
+    ap.add_argument('--root', default='.')
     ap.add_argument('--jobs', type=int, help='stages run side by side (default: 2, or 1 on a single core)')
     ap.add_argument('--group', default='paper', choices=GROUPS, help="'paper' (make reproduce), 'study' (make study) or 'all'")
     ap.add_argument('--seeds', type=int, help='search and training seeds per space (default: smoke 2, cpu 3, paper 1)')
     a = ap.parse_args(argv)
-    if a.seeds is not None and a.seeds < 1: print("idarts: error: --seeds must be at least 1", file=sys.stderr); return 2
+    if a.seeds is not None and a.seeds < 1:
+        print("idarts: error: --seeds must be at least 1", file=sys.stderr)
+        return 2
     try: reproduce(a.profile, force=a.force, stages=a.stages.split(',') if a.stages else None, root=a.root, jobs=a.jobs,
                    group=a.group, seeds=a.seeds)
-    except IdartsError as e: print(f"idarts: error: {e}", file=sys.stderr); return 2
+    except IdartsError as e:
+        print(f"idarts: error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 if __name__ == '__main__' and '__file__' in globals(): sys.exit(_main())  # not when run as a notebook

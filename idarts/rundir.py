@@ -70,7 +70,8 @@ def validate_config(cfg, rules: dict, source: str | None = None):
     missing = [n for n in names if n not in rules]
     if missing: raise IdartsError(f"{cls}: fields {missing} have no declared type and range; add them to the rules")  # a bug, not a user error
     for n in names:
-        v = getattr(cfg, n); w = rules[n].why(v)
+        v = getattr(cfg, n)
+        w = rules[n].why(v)
         if w: raise IdartsError(f"{source or cls} {n}={v!r}: {w}; set a valid value (--set {n}=...) and run again")
     return cfg
 
@@ -95,11 +96,16 @@ class RunLock:
         # a lock file left by a dead process is simply taken over: its flock died with it
         rec = json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), since=time.strftime('%Y-%m-%dT%H:%M:%S'),
                               argv=sys.argv[:8])).encode()
-        os.ftruncate(fd, 0); os.pwrite(fd, rec, 0); os.fsync(fd)
-        self.fd = fd; return self
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, rec, 0)
+        os.fsync(fd)
+        self.fd = fd
+        return self
     def release(self):
         if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN); os.close(self.fd); self.fd = None
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
     def __enter__(self): return self.acquire()
     def __exit__(self, *a): self.release()
 
@@ -109,13 +115,16 @@ FINAL_FILES = ('model.pt', 'genotype.json')
 
 def run_files(path) -> list[str]:
     "The files of an earlier run found in directory `path`."
-    p = Path(path); return [n for n in RUN_FILES if (p/n).exists()]
+    p = Path(path)
+    return [n for n in RUN_FILES if (p/n).exists()]
 
 def clean_tmp(path) -> list[str]:
     "Remove leftovers of interrupted atomic writes (`.<name>.<random>.tmp`) in `path`; returns their names."
     gone = []
     for f in Path(path).glob('.*.tmp'):
-        if f.is_file(): f.unlink(); gone.append(f.name)
+        if f.is_file():
+            f.unlink()
+            gone.append(f.name)
     return gone
 
 def ensure_dir(path, what: str = '--out') -> Path:
@@ -131,15 +140,19 @@ def ensure_dir(path, what: str = '--out') -> Path:
 
 def aside_name(path) -> Path:
     "A new sibling name `<dir>.old-<time>[-n]` for moving an earlier run aside."
-    p = Path(path); base = p.with_name(f"{p.name}.old-{time.strftime('%Y%m%d-%H%M%S')}"); q, i = base, 1
+    p = Path(path)
+    base = p.with_name(f"{p.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+    q, i = base, 1
     while q.exists(): q, i = base.with_name(f"{base.name}-{i}"), i + 1
     return q
 
 def move_aside(path) -> Path | None:
     "Move everything in run dir `path` except its lock into a new sibling `<dir>.old-<time>`; nothing is deleted."
-    p = Path(path); items = [f for f in p.iterdir() if f.name != LOCK_NAME]
+    p = Path(path)
+    items = [f for f in p.iterdir() if f.name != LOCK_NAME]
     if not items: return None
-    dest = aside_name(p); dest.mkdir()
+    dest = aside_name(p)
+    dest.mkdir()
     for f in items: os.rename(f, dest/f.name)
     return dest
 
@@ -157,7 +170,9 @@ class RunDir:
         ensure_dir(self.path, self.what)
         if self.lock: self.lock.acquire()
         try: self._check()
-        except BaseException: self.__exit__(); raise
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def _check(self):

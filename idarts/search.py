@@ -81,7 +81,9 @@ def alpha_betas(cfg: SearchConfig) -> tuple:
 
 # %% ../nbs/08_search.ipynb #83848cc2
 def _device_ok(d: str) -> bool:
-    try: get_device(d); return True
+    try:
+        get_device(d)
+        return True
     except (RuntimeError, ValueError, TypeError): return False
 
 SEARCH_RULES = dict(
@@ -120,7 +122,8 @@ class SeededPatches(torch.utils.data.Dataset):
     def __len__(self): return len(self.ds)
     def __getitem__(self, key):
         i, s = key
-        st = np.random.get_state(); np.random.seed(s)
+        st = np.random.get_state()
+        np.random.seed(s)
         try: return self.ds[i]
         finally: np.random.set_state(st)
 
@@ -172,12 +175,14 @@ def _batch_psnr(sr, hr, scale) -> torch.Tensor:
 @torch.no_grad()
 def evaluate_patches(model, batches, scale) -> tuple[float, float]:
     "Mean L1 loss and mean Y PSNR of `model` on a list of `(lr, hr)` batches."
-    was = model.training; model.train(False)
+    was = model.training
+    model.train(False)
     tot_l, tot_p, n = 0., 0., 0
     for lr, hr in batches:
         sr = model(lr)
         tot_l += F.l1_loss(sr, hr, reduction='sum').item() / sr[0].numel()
-        tot_p += _batch_psnr(sr, hr, scale).sum().item(); n += len(lr)
+        tot_p += _batch_psnr(sr, hr, scale).sum().item()
+        n += len(lr)
     model.train(was)
     return tot_l / n, tot_p / n
 
@@ -185,7 +190,8 @@ def _hessian_eig(model, eval_batches, n: int, iters: int) -> float | None:
     "The dominant alpha-Hessian eigenvalue of the val L1 loss on the first `n` fixed eval patches (None when `iters` is 0)."
     if iters <= 0 or n <= 0: return None
     lr, hr = (torch.cat([b[j] for b in eval_batches])[:n] for j in (0, 1))
-    was = model.training; model.train(True)
+    was = model.training
+    model.train(True)
     try: return dominant_eigenvalue(model, lr, hr, iters=iters)
     finally: model.train(was)
 
@@ -240,10 +246,14 @@ def _search_setup(cfg: SearchConfig, out: Path, resume: bool) -> SimpleNamespace
                          steps=cfg.steps_per_epoch or trn.per_pass, model=model, w_optim=w_optim, sched=sched, arch=arch,
                          log=JsonlLogger(log_path), start=0)
     if ckpt is not None:
-        model.load_state_dict(ckpt['model']); w_optim.load_state_dict(ckpt['w_optim'])
-        arch.load_state_dict(ckpt['a_optim']); sched.load_state_dict(ckpt['sched'])
-        trn.load_state_dict(ckpt['streams']['train']); val.load_state_dict(ckpt['streams']['val'])
-        set_rng_state(ckpt['rng']); st.start = int(ckpt['epoch'])
+        model.load_state_dict(ckpt['model'])
+        w_optim.load_state_dict(ckpt['w_optim'])
+        arch.load_state_dict(ckpt['a_optim'])
+        sched.load_state_dict(ckpt['sched'])
+        trn.load_state_dict(ckpt['streams']['train'])
+        val.load_state_dict(ckpt['streams']['val'])
+        set_rng_state(ckpt['rng'])
+        st.start = int(ckpt['epoch'])
         st.log.truncate('epoch', st.start)
     else:
         if log_path.exists(): log_path.unlink()
@@ -263,11 +273,13 @@ def _search_epoch(st, epoch: int, progress: bool = True) -> dict:
     from tqdm.auto import tqdm
     cfg, model, w_optim, dev = st.cfg, st.model, st.w_optim, st.dev
     t0, w_lr = time.time(), w_optim.param_groups[0]['lr']
-    tl = tp = al = 0.; n = 0
+    tl = tp = al = 0.
+    n = 0
     bar = tqdm(range(st.steps), desc=f"search {cfg.space} s{cfg.seed} epoch {epoch}/{cfg.epochs}", disable=not progress,
                leave=False, dynamic_ncols=True)
     for step in bar:
-        trn_lr, trn_hr = _to(next(st.trn), dev); val_lr, val_hr = _to(next(st.val), dev)
+        trn_lr, trn_hr = _to(next(st.trn), dev)
+        val_lr, val_hr = _to(next(st.val), dev)
         a_loss = st.arch.step(trn_lr, trn_hr, val_lr, val_hr, w_lr, w_optim).item()
         check_finite(a_loss, 'the val loss', st.out, epoch, step + 1, epoch - 1, _NAN_FIX)
         w_optim.zero_grad(set_to_none=True)
@@ -277,7 +289,10 @@ def _search_epoch(st, epoch: int, progress: bool = True) -> dict:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(model.weights()), cfg.grad_clip)
         w_optim.step()
-        tl += loss.item(); al += a_loss; tp += _batch_psnr(sr, trn_hr, cfg.scale).mean().item(); n += 1
+        tl += loss.item()
+        al += a_loss
+        tp += _batch_psnr(sr, trn_hr, cfg.scale).mean().item()
+        n += 1
         bar.set_postfix(loss=f"{tl / n:.4f}", psnr=f"{tp / n:.2f}")
     bar.close()
     st.sched.step()
@@ -307,9 +322,11 @@ def search(cfg: SearchConfig, out, resume: bool = False, progress: bool = True, 
 # %% ../nbs/08_search.ipynb #e4eed015
 def _label(log, i) -> str:
     if isinstance(log, (str, Path)):
-        p = Path(log); p = p if p.is_dir() else p.parent
+        p = Path(log)
+        p = p if p.is_dir() else p.parent
         if (p/'config.json').exists():
-            c = load_json(p/'config.json')['config']; return f"seed {c.get('seed')}"
+            c = load_json(p/'config.json')['config']
+            return f"seed {c.get('seed')}"
     return f"run {i}"
 
 def plot_search(logs, labels=None, title: str = 'Skip connections in the derived cell during search', ax=None,
@@ -328,12 +345,16 @@ def plot_search(logs, labels=None, title: str = 'Skip connections in the derived
             tr = [(r['epoch'], r['train_psnr']) for r in recs if r.get('train_psnr') is not None]
             if tr: ax2.plot(*zip(*tr), ':', color=col, label=f"{lab}: train PSNR")
             ax2.plot(ep, [r['val_psnr'] for r in recs], '--', color=col, label=f"{lab}: val PSNR")
-    ax.set_xlabel('epoch'); ax.set_ylabel('skip connections (of 8 ops)'); ax.set_ylim(-0.3, 8.3)
-    ax.set_yticks(range(9)); ax.set_title(title)
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('skip connections (of 8 ops)')
+    ax.set_ylim(-0.3, 8.3)
+    ax.set_yticks(range(9))
+    ax.set_title(title)
     h, l = ax.get_legend_handles_labels()
     if psnr:
         ax2.set_ylabel('PSNR (dB, Y)')
-        h2, l2 = ax2.get_legend_handles_labels(); h, l = h + h2, l + l2
+        h2, l2 = ax2.get_legend_handles_labels()
+        h, l = h + h2, l + l2
     ax.legend(h, l, fontsize=7, loc='upper center', bbox_to_anchor=(0.5, -0.15), ncol=3, frameon=False)
     fig.subplots_adjust(bottom=0.31 if caption else 0.25, right=0.88)
     if caption: fig.text(0.01, 0.01, caption, fontsize=7, ha='left', va='bottom', wrap=True)

@@ -26,11 +26,16 @@ class MixedOp(nn.Module):
         self.branches, cols, ids = nn.ModuleList(), [], []
         for i, name in enumerate(sp.primitives):
             if name == 'none': continue
-            if name == 'skip_connect': ids.append(i); continue
+            if name == 'skip_connect':
+                ids.append(i)
+                continue
             op = make_op(name, C, sp, affine)
             if 'pool' in name and sp.has_bn: op = nn.Sequential(op, nn.BatchNorm2d(C, affine=False))
-            if isinstance(op, Residual): ids.append(i); op = op.body
-            self.branches.append(op); cols.append(i)
+            if isinstance(op, Residual):
+                ids.append(i)
+                op = op.body
+            self.branches.append(op)
+            cols.append(i)
         self.cols, self.ids = cols, ids
         mask = torch.zeros(len(sp.primitives))
         if ids: mask[ids] = 1.
@@ -64,7 +69,8 @@ class SearchCell(nn.Module):
         for i in range(N_NODES):
             s = None
             for h in states:
-                y = self._edge(e, h, weights[e]); e += 1
+                y = self._edge(e, h, weights[e])
+                e += 1
                 s = y if s is None else s + y
             states.append(s)
         return reduce_nodes(states[2:], self.space.cell_mean)

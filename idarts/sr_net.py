@@ -108,7 +108,8 @@ def build_model(spec: dict, source: str = 'model spec', checkpointing: str = 'no
     "The network a `model_spec` dict describes; `source` names it in errors (e.g. the checkpoint)."
     if not isinstance(spec, dict) or 'arch' not in spec:
         raise IdartsError(f"{source}: not a model spec (a dict with 'arch')")
-    spec = dict(spec); arch = spec.pop('arch')
+    spec = dict(spec)
+    arch = spec.pop('arch')
     keys = {'darts': {'genotype', 'cells', 'channels', 'scale', 'n_colors'},
             'edsr': {'cells', 'channels', 'res_scale', 'scale', 'n_colors'}}.get('edsr' if arch in _EDSR_DEFAULTS else arch)
     if keys is None: raise IdartsError(f"{source}: unknown architecture {arch!r}; choose one of {list(ARCHS)}")
@@ -134,7 +135,8 @@ def count_macs(model: nn.Module, input_hw=(192, 192), n_colors: int | None = Non
     def hook(m, inp, out): total.append(out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1])
     hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
     meta = {n: torch.empty_like(t, device='meta') for n, t in chain(model.named_parameters(), model.named_buffers())}
-    was = model.training; model.eval()
+    was = model.training
+    model.eval()
     try:
         with torch.no_grad(): torch.func.functional_call(model, meta, (torch.empty(1, c, h, w, device='meta'),))
     finally:

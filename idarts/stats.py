@@ -148,7 +148,9 @@ def bootstrap_differences(per_image_df: pd.DataFrame, a: str = 'Ours', b: str = 
     for s in sets:
         per = lambda m: df[(df['method'] == m) & (df['set'] == s)].groupby('image', sort=False)[value].mean()
         j = pd.concat([per(a).rename('a'), per(b).rename('b')], axis=1, join='inner')
-        if j.empty: rows.append(dict(set=s, n_images=0, mean=math.nan, lo=math.nan, hi=math.nan)); continue
+        if j.empty:
+            rows.append(dict(set=s, n_images=0, mean=math.nan, lo=math.nan, hi=math.nan))
+            continue
         m, lo, hi = paired_bootstrap(j['a'].values, j['b'].values, n_boot, conf, seed)
         rows.append(dict(set=s, n_images=len(j), mean=m, lo=lo, hi=hi))
     return pd.DataFrame(rows, columns=['set', 'n_images', 'mean', 'lo', 'hi'])
@@ -225,7 +227,9 @@ def ablation_findings(table: pd.DataFrame, base=('original', 'improved'), k: int
         if b not in sk: raise ValueError(f"ablation_findings: variant {v!r} needs the base variant {b!r} in the table; run it too")
         s, stops = _finding(v, v[len(b) + 1:], b, sk, k, undo=b == base[1])
         out.append(s)
-        if b == base[0]: tried |= collapses(sk[b], k); stoppers += [SWITCH_NAMES.get(v[len(b) + 1:], v[len(b) + 1:])] * stops
+        if b == base[0]:
+            tried |= collapses(sk[b], k)
+            stoppers += [SWITCH_NAMES.get(v[len(b) + 1:], v[len(b) + 1:])] * stops
     if stoppers: out.append("Switches that stop the collapse of the original space on their own: " + ', '.join(dict.fromkeys(stoppers)) + '.')
     elif tried: out.append("No single switch stops the collapse of the original space on its own.")
     return out
@@ -242,7 +246,8 @@ def _tex(s: str) -> str: return ''.join(_TEX.get(c, c) for c in s)
 # %% ../nbs/13_stats.ipynb #18f51955
 def write_table(df: pd.DataFrame, base, caption: str = '') -> list[Path]:
     "Write `<base>.csv`, `<base>.md` (caption, blank line, Markdown) and `<base>.tex` (LaTeX table) atomically; returns the paths."
-    base = Path(base); base.parent.mkdir(parents=True, exist_ok=True)
+    base = Path(base)
+    base.parent.mkdir(parents=True, exist_ok=True)
     md = (f"{caption}\n\n" if caption else '') + to_markdown(df) + '\n'
     tex = df.to_latex(index=False, escape=True, caption=_tex(caption) if caption else None)
     tex = tex.replace('\u00b1', r'$\pm$').replace('\u2212', '$-$')

@@ -51,10 +51,13 @@ def plot_collapse(groups: dict, title: str = '', keys=('skip_count', 'hessian_ei
     fig, axs = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.9), squeeze=False)
     for i, (label, logs) in enumerate(groups.items()):
         for ax, key in zip(axs[0], keys):
-            y = series(logs, key); ep = np.arange(y.shape[1])
+            y = series(logs, key)
+            ep = np.arange(y.shape[1])
             for row in y: ax.plot(ep, row, color=f'C{i}', lw=0.8, alpha=0.4)
             ax.plot(ep, _nanmean(y), color=f'C{i}', lw=2.4, label=f'{label}: mean of {len(y)} seed{"s" * (len(y) > 1)}')
-    for ax, key in zip(axs[0], keys): ax.set(xlabel='epoch', ylabel=LABELS.get(key, key)); ax.grid(alpha=.3)
+    for ax, key in zip(axs[0], keys):
+        ax.set(xlabel='epoch', ylabel=LABELS.get(key, key))
+        ax.grid(alpha=.3)
     if 'skip_count' in keys: axs[0][list(keys).index('skip_count')].set_ylim(-0.3, 8.3)
     axs[0][0].legend(fontsize=7, loc='best')
     if title: fig.suptitle(title, fontsize=9)
@@ -68,10 +71,13 @@ def plot_ablation(logs: dict, ncols: int = 4, k: int = 4, title: str = ''):
     nrows = -(-len(logs) // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(3.1 * ncols, 2.5 * nrows), sharex=True, sharey=True, squeeze=False)
     for ax, (name, runs) in zip(axs.flat, logs.items()):
-        y = series(runs, 'skip_count'); ep = np.arange(y.shape[1])
+        y = series(runs, 'skip_count')
+        ep = np.arange(y.shape[1])
         for row in y: ax.plot(ep, row, color='C0', lw=0.8, alpha=0.45)
         ax.plot(ep, _nanmean(y), color='C3' if _nanmean(y)[-1] >= k else 'C2', lw=2.2)
-        ax.axhline(k, color='gray', ls=':', lw=1); ax.set_ylim(-0.3, 8.3); ax.grid(alpha=.3)
+        ax.axhline(k, color='gray', ls=':', lw=1)
+        ax.set_ylim(-0.3, 8.3)
+        ax.grid(alpha=.3)
         ax.set_title(f'{name} ({len(y)} seeds)', fontsize=8)
     for ax in list(axs.flat)[len(logs):]: ax.axis('off')
     for ax in axs[-1]: ax.set_xlabel('epoch')
@@ -121,7 +127,8 @@ def compare_orders(first: dict, second: dict) -> list[str]:
 
 # %% ../nbs/14_study.ipynb #906442d3
 def _paper_cell(method: str, s: str) -> str:
-    p, q = PAPER_TABLE2[method][s]; return f'{p:.2f} / {q:.4f}'
+    p, q = PAPER_TABLE2[method][s]
+    return f'{p:.2f} / {q:.4f}'
 
 def table2_frame(res: pd.DataFrame, sets, scale: int = 4) -> pd.DataFrame:
     "Table 2: cited rows, then every computed method (PSNR ± std / SSIM ± std over seeds), each followed by the paper's row."

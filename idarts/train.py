@@ -114,13 +114,18 @@ class StepPatches(torch.utils.data.Dataset):
     def __init__(self, ds: PatchDataset, seed: int): self.ds, self.seed = ds, int(seed)
     def __len__(self): return 2 ** 62
     def image_of(self, q: int) -> int:
-        n = len(self.ds.hr); return int(_perm(self.seed, q // n, n)[q % n])
+        n = len(self.ds.hr)
+        return int(_perm(self.seed, q // n, n)[q % n])
     def __getitem__(self, q: int):
         k, st_np, st_py = self.image_of(q), np.random.get_state(), random.getstate()
         with torch.random.fork_rng(devices=[]):
-            np.random.seed([self.seed, q % 2 ** 32, q // 2 ** 32]); random.seed(q * 1000003 + self.seed); torch.manual_seed(q ^ self.seed)
+            np.random.seed([self.seed, q % 2 ** 32, q // 2 ** 32])
+            random.seed(q * 1000003 + self.seed)
+            torch.manual_seed(q ^ self.seed)
             try: return self.ds[k]
-            finally: np.random.set_state(st_np); random.setstate(st_py)
+            finally:
+                np.random.set_state(st_np)
+                random.setstate(st_py)
 
 class GlobalBatchSampler(torch.utils.data.Sampler):
     "This rank's sample indices of global batches `start .. stop-1` (batch `B` split over `world` ranks)."
@@ -170,7 +175,9 @@ def validate(model: nn.Module, val: list, scale: int, device=None, amp_bf16: boo
              channels_last: bool = False) -> tuple[float, float]:
     "Mean (PSNR, SSIM) of `model` over `val` (from `load_val`), Y channel, `scale` pixels shaved."
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was = model.training; model.eval(); ps, ss = [], []
+    was = model.training
+    model.eval()
+    ps, ss = [], []
     mf = torch.channels_last if channels_last else torch.contiguous_format
     for lr, hr in val:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp_bf16):
@@ -178,7 +185,8 @@ def validate(model: nn.Module, val: list, scale: int, device=None, amp_bf16: boo
         sr = sr.float()
         if hr.shape[1] == 1: sr = gray_output(sr)
         sr, hr = quantize(sr), hr.to(device)
-        ps.append(float(psnr_torch(sr, hr, border=scale)[0])); ss.append(float(ssim_torch(sr, hr, border=scale)[0]))
+        ps.append(float(psnr_torch(sr, hr, border=scale)[0]))
+        ss.append(float(ssim_torch(sr, hr, border=scale)[0]))
     model.train(was)
     return float(np.mean(ps)), float(np.mean(ss))
 
@@ -190,7 +198,8 @@ def _dist_setup(cfg: TrainConfig):
     if world > 1 and not dist.is_initialized():
         cuda = get_device(cfg.device).type == 'cuda'
         if cuda: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', '0')))
-        dist.init_process_group('nccl' if cuda else 'gloo'); own = True
+        dist.init_process_group('nccl' if cuda else 'gloo')
+        own = True
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
     device = get_device(cfg.device)
     if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', rank % torch.cuda.device_count())))
@@ -201,10 +210,14 @@ class _AllReduceSum(torch.autograd.Function):
     "Sum over processes; its gradient is the sum of the incoming gradients over processes."
     @staticmethod
     def forward(ctx, x):
-        x = x.clone(memory_format=torch.contiguous_format); dist.all_reduce(x); return x
+        x = x.clone(memory_format=torch.contiguous_format)
+        dist.all_reduce(x)
+        return x
     @staticmethod
     def backward(ctx, g):
-        g = g.clone(memory_format=torch.contiguous_format); dist.all_reduce(g); return g
+        g = g.clone(memory_format=torch.contiguous_format)
+        dist.all_reduce(g)
+        return g
 
 class DistBatchNorm2d(nn.BatchNorm2d):
     "`BatchNorm2d` whose training statistics cover the global batch of all processes, on any backend (gloo included)."
@@ -213,7 +226,8 @@ class DistBatchNorm2d(nn.BatchNorm2d):
             return super().forward(x)
         C, v, all_reduce = x.shape[1], lambda t: t.view(1, -1, 1, 1), _AllReduceSum.apply
         s = all_reduce(torch.cat([x.sum((0, 2, 3)), x.new_tensor([x.numel() / C])]))
-        n = s[-1].detach(); mean = s[:C] / n
+        n = s[-1].detach()
+        mean = s[:C] / n
         var = all_reduce(((x - v(mean)) ** 2).sum((0, 2, 3))) / n      # two passes, like the fused kernel
         if self.track_running_stats:
             with torch.no_grad():
@@ -230,7 +244,8 @@ def sync_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
     for name, ch in model.named_children():
         if type(ch) is nn.BatchNorm2d:
             new = DistBatchNorm2d(ch.num_features, ch.eps, ch.momentum, ch.affine, ch.track_running_stats)
-            new.load_state_dict(ch.state_dict()); new.train(ch.training)
+            new.load_state_dict(ch.state_dict())
+            new.train(ch.training)
             setattr(model, name, new)
         else: sync_batchnorm(ch, device)
     return model
@@ -267,7 +282,8 @@ _NAN_FIX = "start a new run with a lower lr or a grad_clip"
 def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True, overwrite: bool = False) -> Path:
     """Train the network of `cfg` into run dir `out` (resuming its checkpoint when `resume`); returns `out`.
     Rank 0 holds the lock on `out`; an earlier run there is refused unless `resume`, or moved aside with `overwrite`."""
-    out = Path(out); check_config(cfg)
+    out = Path(out)
+    check_config(cfg)
     own, rank, world, device = _dist_setup(cfg)
     try:
         if rank != 0: return _train(cfg, out, resume, progress, rank, world, device)
@@ -295,8 +311,11 @@ def _train_setup(cfg, out, resume, rank, world, device) -> SimpleNamespace:
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
     start = 0
     if ck is not None:
-        model.load_state_dict(ck['model']); opt.load_state_dict(ck['optimizer']); sched.load_state_dict(ck['scheduler'])
-        set_rng_state(ck['rng']); start = int(ck['epoch'])
+        model.load_state_dict(ck['model'])
+        opt.load_state_dict(ck['optimizer'])
+        sched.load_state_dict(ck['scheduler'])
+        set_rng_state(ck['rng'])
+        start = int(ck['epoch'])
     data = train_dataset(cfg)
     val = load_val(cfg) if rank == 0 else None
     logger = None
@@ -319,23 +338,30 @@ def _train_setup(cfg, out, resume, rank, world, device) -> SimpleNamespace:
 def _train_epoch(st, epoch: int, bar, last_good: int | None) -> dict:
     "One epoch (`epoch` counted from 0) of `iters_per_epoch` steps, the schedule step and (on rank 0) validation: its log record."
     cfg, device, mf = st.cfg, st.device, st.mf
-    st.net.train(); t0 = time.perf_counter(); loss_sum = 0.
-    lr_now = st.opt.param_groups[0]['lr']; ipe = cfg.iters_per_epoch
+    st.net.train()
+    t0 = time.perf_counter()
+    loss_sum = 0.
+    lr_now = st.opt.param_groups[0]['lr']
+    ipe = cfg.iters_per_epoch
     for it in range(ipe):
         lr_b, hr_b = next(st.batches)
-        lr_b = lr_b.to(device, non_blocking=True, memory_format=mf); hr_b = hr_b.to(device, non_blocking=True, memory_format=mf)
+        lr_b = lr_b.to(device, non_blocking=True, memory_format=mf)
+        hr_b = hr_b.to(device, non_blocking=True, memory_format=mf)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp_bf16):
             sr = st.net(lr_b)
         loss = st.loss_fn(sr.float(), hr_b)
         st.opt.zero_grad(set_to_none=True)
         loss.backward()
         lv = loss.detach().clone()
-        if st.world > 1: dist.all_reduce(lv); lv /= st.world
+        if st.world > 1:
+            dist.all_reduce(lv)
+            lv /= st.world
         lv = float(lv)
         if not math.isfinite(lv): bar.close()
         check_finite(lv, 'the loss', st.out, epoch + 1, it + 1, last_good or None, _NAN_FIX)
         if cfg.grad_clip: nn.utils.clip_grad_norm_(st.model.parameters(), cfg.grad_clip)
-        st.opt.step(); loss_sum += lv
+        st.opt.step()
+        loss_sum += lv
         bar.update(1)
     train_s = time.perf_counter() - t0
     st.sched.step()
@@ -381,7 +407,8 @@ def _model_file(path: Path) -> Path:
 
 def load_model(path, device='auto', spec: dict | None = None) -> tuple[nn.Module, dict]:
     "`(model, meta)` from a run dir or `.pt` file; `meta` has 'scale', 'name', 'spec', 'config', 'epoch', 'path'. `spec` overrides the stored one."
-    path = Path(path); f = _model_file(path)
+    path = Path(path)
+    f = _model_file(path)
     ck = load_checkpoint(f)
     if not isinstance(ck, dict) or 'model' not in ck or ('spec' not in ck and spec is None):
         raise IdartsError(f"{f}: not an idarts model (no weights and spec); give a run dir or model.pt written by idarts train")
@@ -431,7 +458,8 @@ def main(argv=None) -> int:
         train(config_from_dict(TrainConfig, d), args.out, resume=args.resume, progress=not args.quiet,
               overwrite=args.overwrite)
     except IdartsError as e:
-        print(f"idarts: error: {e}", file=sys.stderr); return 2
+        print(f"idarts: error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 if __name__ == '__main__' and getattr(globals().get('__spec__'), 'name', None) == 'idarts.train': sys.exit(main())
