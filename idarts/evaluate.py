@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_evaluate.ipynb #8e7913fe
 from __future__ import annotations
-import csv, io, math, os, struct, tempfile, time, zlib
+import csv, io, os, struct, tempfile, zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -15,8 +15,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .core import IdartsError, _umask, atomic_write_bytes, get_device
-from .data import DATASETS, _expand_paths, _info, data_root, imresize, list_images, load_image, modcrop, save_image
-from .metrics import evaluate_pair, gray_output
+from .data import DATASETS, _expand_paths, _info, imresize, list_images, load_image, modcrop
+from .metrics import gray_output
 from .rundir import ensure_dir
 
 # %% auto #0
@@ -51,6 +51,7 @@ def _dihedral_inv(x: torch.Tensor, k: int) -> torch.Tensor:
     x = torch.rot90(x, -(k % 4), (-2, -1))
     return x.transpose(-2, -1) if k >= 4 else x
 
+# %% ../nbs/10_evaluate.ipynb #90df21b0
 def _tile_boxes(h: int, w: int, tile: int, overlap: int):
     "`(y0, y1, x0, x1, py0, py1, px0, px1)`: each tile of `tile` LR pixels and the padded box (`overlap` pixels of context) it is computed on."
     for y0 in range(0, h, tile):
@@ -70,6 +71,7 @@ def _tiled(f, x: torch.Tensor, scale: int, tile: int | None, overlap: int) -> to
             o[..., (y0 - py0) * scale:(y1 - py0) * scale, (x0 - px0) * scale:(x1 - px0) * scale]
     return out
 
+# %% ../nbs/10_evaluate.ipynb #51738d7e
 def model_method(model: nn.Module, scale: int, device='auto', self_ensemble: bool = False, tile: int | None = None,
                  tile_overlap: int = 32, name: str | None = None) -> Method:
     """Wrap a network ([0,1] `(N,3,h,w)` -> `(N,3,hs,ws)`) trained for `scale` as a `Method` (see above). With `tile`, every
@@ -119,7 +121,8 @@ def model_method(model: nn.Module, scale: int, device='auto', self_ensemble: boo
 
 # %% ../nbs/10_evaluate.ipynb #3e16f152
 from concurrent.futures import ThreadPoolExecutor
-from .metrics import Y_COEF, mse, psnr_from_mse, ssim_torch
+from contextlib import contextmanager, nullcontext
+from .metrics import mse, psnr_from_mse, ssim_torch, y_plane
 
 SSIM_WINDOW = 11
 
@@ -130,20 +133,7 @@ def _check_size(p: Path, hr: np.ndarray, s: int):
         raise IdartsError(f"{p}: {w}x{h} pixels is too small to score at x{s} (the protocol shaves {s} pixels per border and "
                           f"SSIM needs {SSIM_WINDOW}x{SSIM_WINDOW} left); remove it from the set or use a smaller scale")
 
-_Y_T = [torch.tensor(c, dtype=torch.float64) for c in (*Y_COEF, 1 / 255., 16.)]
-
-def _y_plane(img: np.ndarray, b: int = 0) -> np.ndarray:
-    """The protocol's float64 Y (gray images: their values) of `img` shaved by `b`: `rgb_to_y`'s operations in its order
-    (so the same bits, tested below), in torch and on the shaved part only."""
-    h, w = img.shape[:2]
-    x = torch.from_numpy(np.asarray(img))[b:h - b, b:w - b]
-    if x.ndim == 3 and x.shape[-1] == 1: x = x[..., 0]
-    if x.ndim == 2: return x.to(torch.float64).numpy()
-    y = torch.mul(x[..., 0], _Y_T[0])
-    y.add_(torch.mul(x[..., 1], _Y_T[1]))
-    y.add_(torch.mul(x[..., 2], _Y_T[2]))
-    return y.mul_(_Y_T[3]).add_(_Y_T[4]).numpy()
-
+# %% ../nbs/10_evaluate.ipynb #099fa5eb
 def _score_image(method: Method, p: Path, scales) -> list[tuple[float, float]]:
     "(PSNR, SSIM) of `method` on HR image `p` at each of `scales`: decoded once, the HR Y computed once."
     im = load_image(p)
@@ -155,50 +145,53 @@ def _score_image(method: Method, p: Path, scales) -> list[tuple[float, float]]:
         sr = method(imresize(hr, 1 / s), s)
         if sr.shape != hr.shape:
             raise IdartsError(f"{p}: {method.name} returned {sr.shape} for HR {hr.shape} at x{s}; the method must upscale exactly x{s}")
-        if y_hr is None: y_hr = _y_plane(im)
+        if y_hr is None: y_hr = y_plane(im, border=0)
         h, w = hr.shape[:2]
-        a, b = _y_plane(sr, s), y_hr[s:h - s, s:w - s]
+        a, b = y_plane(sr, border=s), y_hr[s:h - s, s:w - s]
         ss = float(ssim_torch(torch.from_numpy(a)[None, None], torch.from_numpy(b)[None, None], border=0, y=False)[0])
         out.append((psnr_from_mse(mse(a, b)), ss))
     return out
 
-def _thread_safe(method) -> bool:
-    "May `method` be called from several threads at once? (`Method.thread_safe`; Bicubic is.)"
-    return bool(getattr(method, 'thread_safe', False))
+# %% ../nbs/10_evaluate.ipynb #f786091d
+@contextmanager
+def _torch_threads(n: int):
+    "Run the block with `n` torch threads (process-wide), then restore the previous count."
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(old)
 
+# %% ../nbs/10_evaluate.ipynb #1d2e7338
 def evaluate_sets(method: Method, sets, scales, root=None, per_image: bool = False, progress: bool = True,
                   on_row: Callable | None = None, threads: int | None = None) -> tuple[list[dict], list[dict]]:
     """Score `method` on benchmark `sets` at `scales`: rows `dict(set, scale, method, psnr, ssim, n_images)`
     (means over images) and, when `per_image`, `dict(set, scale, method, image, psnr, ssim)` rows (else []).
     `on_row(rows, per)` is called after every (set, scale), so that results are saved as they come (a set's rows come
     together, once its images are scored at all scales). `threads`: images scored at once (default `torch.get_num_threads()`),
-    for thread-safe methods (see above)."""
+    for methods with `thread_safe` set (see above)."""
     if isinstance(sets, str): sets = [sets]
     if isinstance(scales, int): scales = [scales]
     paths = {s: list_images(s, root, strict=True) for s in sets}   # fail early on a missing set
-    threads = max(1, int(threads or torch.get_num_threads())) if _thread_safe(method) else 1
+    threads = max(1, int(threads or torch.get_num_threads())) if getattr(method, 'thread_safe', False) else 1
     rows, per = [], []
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
-    nt = torch.get_num_threads()
-    if pool: torch.set_num_threads(1)
     try:
-        for st in sets:
-            name = _info(st).name
-            score = lambda p: _score_image(method, p, scales)
-            it = pool.map(score, paths[st]) if pool else map(score, paths[st])
-            vals = list(tqdm(it, total=len(paths[st]), desc=f"{method.name} {name} x{'/x'.join(map(str, scales))}",
-                             leave=False, disable=not progress))
-            for i, s in enumerate(scales):
-                v = [x[i] for x in vals]
-                if per_image: per += [dict(set=name, scale=s, method=method.name, image=p.stem, psnr=ps, ssim=ss)
-                                      for p, (ps, ss) in zip(paths[st], v)]
-                rows.append(dict(set=name, scale=s, method=method.name, psnr=float(np.mean([x[0] for x in v])),
-                                 ssim=float(np.mean([x[1] for x in v])), n_images=len(v)))
-                if on_row: on_row(rows, per)
+        with _torch_threads(1) if pool else nullcontext():
+            for st in sets:
+                name = _info(st).name
+                score = lambda p: _score_image(method, p, scales)
+                it = pool.map(score, paths[st]) if pool else map(score, paths[st])
+                vals = list(tqdm(it, total=len(paths[st]), desc=f"{method.name} {name} x{'/x'.join(map(str, scales))}",
+                                 leave=False, disable=not progress))
+                for i, s in enumerate(scales):
+                    v = [x[i] for x in vals]
+                    if per_image: per += [dict(set=name, scale=s, method=method.name, image=p.stem, psnr=ps, ssim=ss)
+                                          for p, (ps, ss) in zip(paths[st], v)]
+                    rows.append(dict(set=name, scale=s, method=method.name, psnr=float(np.mean([x[0] for x in v])),
+                                     ssim=float(np.mean([x[1] for x in v])), n_images=len(v)))
+                    if on_row: on_row(rows, per)
     finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
-            torch.set_num_threads(nt)
+        if pool: pool.shutdown(cancel_futures=True)   # an error: the images not started are dropped, not scored
     return rows, per
 
 # %% ../nbs/10_evaluate.ipynb #5478c4ed
@@ -219,6 +212,7 @@ def read_csv(path) -> list[dict]:
     with open(path, newline='') as f:
         return [{k: conv.get(k, str)(v) if v != '' else v for k, v in r.items()} for r in csv.DictReader(f)]
 
+# %% ../nbs/10_evaluate.ipynb #393d7f83
 def format_table(rows: list[dict]) -> str:
     "A readable table of evaluation rows: one line per (method, set), one `PSNR/SSIM` column per scale."
     if not rows: return '(no results)'
@@ -231,18 +225,7 @@ def format_table(rows: list[dict]) -> str:
     fmt = lambda cs: '  '.join(str(c).ljust(n) for c, n in zip(cs, w)).rstrip()
     return '\n'.join([fmt(head), fmt(['-' * n for n in w])] + [fmt(b) for b in body])
 
-# %% ../nbs/10_evaluate.ipynb #4301c97f
-from .paper import PAPER_BICUBIC_X4, LITERATURE_BICUBIC  # the published values live in 00b_paper
-
 # %% ../nbs/10_evaluate.ipynb #06a0ddaa
-def _load(model, device):
-    "`(network, meta)` of a run directory, checkpoint, .safetensors file, named model or network (`idarts.api.resolve_model`)."
-    try: from idarts.api import resolve_model
-    except ImportError as e:
-        raise IdartsError(f"{model}: evaluating a trained model needs idarts.api (nbs/15_api.ipynb), which this "
-                          f"installation lacks ({e}); update idarts, or use --model bicubic") from None
-    return resolve_model(model, device)
-
 class _Bf16(nn.Module):
     "A network run under bfloat16 autocast on its input's device type; the output back in float32."
     def __init__(self, net: nn.Module):
@@ -251,6 +234,7 @@ class _Bf16(nn.Module):
     def forward(self, x):
         with torch.autocast(x.device.type, dtype=torch.bfloat16): return self.net(x).float()
 
+# %% ../nbs/10_evaluate.ipynb #d6e600e5
 def resolve_method(model, scale: int | None = None, device='auto', self_ensemble: bool = False, tile: int | None = None,
                    tile_overlap: int = 32, amp: str | None = None) -> tuple[Method, int]:
     """The one resolver behind `idarts eval`, `idarts upscale` and `idarts.upscale`: `(method, scale)` for a `Method`,
@@ -259,13 +243,15 @@ def resolve_method(model, scale: int | None = None, device='auto', self_ensemble
     if amp not in (None, 'none', 'bf16'): raise IdartsError(f"--amp {amp}: unknown; use bf16 (or leave it out for float32)")
     if isinstance(model, Method): return model, scale or (model.scales[0] if len(model.scales) == 1 else 4)
     if isinstance(model, (str, Path)) and str(model).lower() == 'bicubic': return bicubic_method(), 4 if scale is None else int(scale)
-    net, meta = _load(model, device)
+    from idarts.api import resolve_model   # lazy: api imports this module
+    net, meta = resolve_model(model, device)
     s = int(meta['scale'])
     if scale is not None and int(scale) != s: raise IdartsError(f"{meta.get('name', model)} is a x{s} model, asked for x{scale}")
     name = (meta.get('name') or Path(str(model)).stem) + ('+' if self_ensemble else '')
     return model_method(_Bf16(net) if amp == 'bf16' else net, s, device=device, self_ensemble=self_ensemble, tile=tile,
                         tile_overlap=tile_overlap, name=name), s
 
+# %% ../nbs/10_evaluate.ipynb #f2adb866
 def _check_out_file(path: Path, overwrite: bool):
     "Fail before any work when results cannot be written to `path` (or it exists and `overwrite` is not given)."
     if path.is_dir(): raise IdartsError(f"--out {path}: is a directory; give a file name such as {path/'results.csv'}")
@@ -277,6 +263,7 @@ def _check_out_file(path: Path, overwrite: bool):
         os.unlink(probe)
     except OSError as e: raise IdartsError(f"--out {path}: cannot write there ({e.strerror}); choose a writable place") from None
 
+# %% ../nbs/10_evaluate.ipynb #eeab7554
 def run_eval(model: str, sets=('Set5', 'Set14', 'B100', 'Urban100'), scales=(4,), out=None, per_image_out=None,
              self_ensemble: bool = False, tile: int | None = None, device='auto', root=None, progress: bool = True,
              overwrite: bool = False, amp: str | None = None) -> list[dict]:

@@ -11,8 +11,8 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['Y_COEF', 'LUMA', 'rgb_to_y', 'mse', 'psnr_from_mse', 'psnr', 'gaussian_window', 'psnr_torch', 'ssim_torch', 'ssim',
-           'quantize', 'gray_output', 'evaluate_pair']
+__all__ = ['Y_COEF', 'LUMA', 'rgb_to_y', 'y_plane', 'mse', 'psnr_from_mse', 'psnr', 'gaussian_window', 'psnr_torch', 'ssim_torch',
+           'ssim', 'quantize', 'gray_output', 'evaluate_pair']
 
 # %% ../nbs/02_metrics.ipynb #ffc26594
 Y_COEF = (65.481, 128.553, 24.966)
@@ -33,7 +33,7 @@ def rgb_to_y(img, data_range: float = 255.):
     x = x.astype(np.float64)
     return 16. + (Y_COEF[0] * x[..., 0] + Y_COEF[1] * x[..., 1] + Y_COEF[2] * x[..., 2]) * (s / 255.)
 
-# %% ../nbs/02_metrics.ipynb #f110c68a
+# %% ../nbs/02_metrics.ipynb #d3e1a864
 def _shave(x, border: int):
     "Drop `border` pixels at each side of the last two axes (numpy HxW or torch ...xHxW)."
     if border <= 0: return x
@@ -41,6 +41,25 @@ def _shave(x, border: int):
         raise ValueError(f"image {tuple(x.shape[-2:])} is too small to shave a border of {border}")
     return x[..., border:-border, border:-border]
 
+# %% ../nbs/02_metrics.ipynb #f944a413
+_Y_T = [torch.tensor(c, dtype=torch.float64) for c in (*Y_COEF, 1 / 255., 16.)]   # 0-dim: uint8 planes promote to float64
+
+def y_plane(img, *, border: int) -> np.ndarray:
+    """`rgb_to_y(img)` with `border` pixels shaved, float64 `HxW` (gray images: their values), computed on the shaved
+    pixels only, plane by plane, with `rgb_to_y`'s operations in its order: the same bits."""
+    x = np.asarray(img)
+    if x.ndim == 3 and x.shape[-1] == 1: x = x[..., 0]
+    if x.ndim == 2: return _shave(x, border).astype(np.float64)
+    if x.ndim != 3 or x.shape[-1] != 3: raise ValueError(f"expected HxWx3 or HxW, got {x.shape}")
+    if not x.flags.writeable or min(x.strides) < 0: x = np.ascontiguousarray(x).copy()
+    p = _shave(torch.from_numpy(x).permute(2, 0, 1), border)
+    p = p.contiguous() if x.dtype == np.uint8 else p.to(torch.float64).contiguous()
+    y = torch.mul(p[0], _Y_T[0])
+    y.add_(torch.mul(p[1], _Y_T[1]))
+    y.add_(torch.mul(p[2], _Y_T[2]))
+    return y.mul_(_Y_T[3]).add_(_Y_T[4]).numpy()
+
+# %% ../nbs/02_metrics.ipynb #f110c68a
 def _check_pair(sr, hr):
     if tuple(sr.shape) != tuple(hr.shape):
         raise ValueError(f"SR and HR shapes differ: {tuple(sr.shape)} vs {tuple(hr.shape)} (crop HR to a multiple of the scale)")
@@ -49,9 +68,10 @@ def _prep_np(img, border: int, y: bool) -> np.ndarray:
     "Y (or the image as is) in float64, shaved (a view when possible: inputs are never modified); colour channels first."
     x = np.asarray(img)
     if x.ndim == 3 and x.shape[-1] == 1: x = x[..., 0]
-    x = rgb_to_y(x) if y and x.ndim == 3 else x.astype(np.float64, copy=False)
-    return _shave(np.moveaxis(x, -1, 0), border) if x.ndim == 3 else _shave(x, border)
+    if y or x.ndim == 2: return y_plane(x, border=border)
+    return _shave(np.moveaxis(x.astype(np.float64, copy=False), -1, 0), border)
 
+# %% ../nbs/02_metrics.ipynb #1cefac15
 def mse(a: np.ndarray, b: np.ndarray) -> float:
     "Mean squared error of two float64 arrays (the PSNR's inner step)."
     d = a - b
@@ -62,6 +82,7 @@ def psnr_from_mse(mse: float) -> float:
     "PSNR (dB) of 8-bit images from their mean squared error; inf when identical."
     return math.inf if mse == 0 else 10. * math.log10(255. ** 2 / mse)
 
+# %% ../nbs/02_metrics.ipynb #850c2137
 def psnr(sr, hr, *, border: int, y: bool = True) -> float:
     """PSNR (dB) of `sr` against `hr`, numpy uint8 or float on [0, 255], `HxW` or `HxWx3`.
     `border` (required): pixels shaved at each side before scoring (the protocol: the scale; 0: none).
@@ -91,9 +112,10 @@ def _filter_valid(x: Tensor, g: list[float], mid: Tensor | None = None, out: Ten
     for k in range(1, n): out.add_(mid[..., k:k + w], alpha=g[k])
     return out
 
+# %% ../nbs/02_metrics.ipynb #6dd3ffad
 def _ssim_strip(x: Tensor, y: Tensor, g: list[float], buf: list[Tensor]) -> Tensor:
     "Sum of the SSIM map of (B, h, w) images `x`, `y` per image, (B,); `buf` holds reusable work tensors (overwritten)."
-    rows, cols = x.shape[-2] - len(g) + 1, x.shape[-1] - len(g) + 1
+    rows = x.shape[-2] - len(g) + 1
     st, mid, out, a, b, t = (z[..., :rows + len(g) - 1, :] if i == 0 else z[..., :rows, :] for i, z in enumerate(buf))
     torch.add(x, y, out=st[0])
     torch.sub(x, y, out=st[1])             # u = x + y, v = x - y
@@ -124,6 +146,7 @@ def psnr_torch(sr: Tensor, hr: Tensor, *, border: int, y: bool = True, dtype=tor
     mse = ((a - b) ** 2).mean((1, 2, 3))
     return 10. * torch.log10(255. ** 2 / mse)   # mse == 0 -> inf
 
+# %% ../nbs/02_metrics.ipynb #46578ec2
 def ssim_torch(sr: Tensor, hr: Tensor, *, border: int, y: bool = True, dtype=torch.float64,
                chunk_rows: int | None = None) -> Tensor:
     """Per-image SSIM (N,) of batches on [0, 255] (`ssim_index.m`: 11x11 Gaussian, sigma 1.5, K = 0.01/0.03, L = 255,
@@ -163,6 +186,7 @@ def quantize(x01: Tensor) -> Tensor:
     "The 8-bit output image on the [0, 255] scale: `round(255 x)` clamped to [0, 255] (same dtype)."
     return (x01 * 255.).round().clamp(0., 255.)
 
+# %% ../nbs/02_metrics.ipynb #6867f37b
 LUMA = (0.299, 0.587, 0.114)
 
 def gray_output(sr: Tensor) -> Tensor:
@@ -172,6 +196,7 @@ def gray_output(sr: Tensor) -> Tensor:
     w = torch.tensor(LUMA, dtype=sr.dtype, device=sr.device).view(1, 3, 1, 1)
     return (sr.clamp(0., 1.) * w).sum(1, keepdim=True)
 
+# %% ../nbs/02_metrics.ipynb #d1685222
 def evaluate_pair(sr_uint8: np.ndarray, hr_uint8: np.ndarray, scale: int) -> tuple[float, float]:
     "(PSNR, SSIM) of an SR image against its HR image with the paper's protocol: Y channel, `scale` pixels shaved."
     _check_pair(np.asarray(sr_uint8), np.asarray(hr_uint8))

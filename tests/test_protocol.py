@@ -1,7 +1,8 @@
 "The evaluation protocol against the paper's Bicubic column of Table 2 (x4, all four benchmark sets)."
 import pytest
 
-from idarts.evaluate import PAPER_BICUBIC_X4, bicubic_method, evaluate_sets
+from idarts.evaluate import bicubic_method, evaluate_sets
+from idarts.paper import PAPER_BICUBIC_X4
 
 
 def test_bicubic_x4_matches_table2():
