@@ -32,6 +32,7 @@ def set_seed(seed: int, deterministic: bool = False):
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
 
+# %% ../nbs/00_core.ipynb #e46131eb
 def get_device(device: str = 'auto') -> torch.device:
     "`'auto'` picks CUDA, then Apple MPS, then CPU; anything else is passed to `torch.device`."
     import torch
@@ -175,6 +176,7 @@ def save_checkpoint(state: dict, path, keep_prev: bool = True):
         os.link(path, prev)  # hard link: the old checkpoint survives the rename below
     atomic_write_bytes(path, buf.getvalue())
 
+# %% ../nbs/00_core.ipynb #376f1c79
 def load_checkpoint(path, map_location='cpu') -> dict:
     "Load a checkpoint safely (`weights_only=True`); a missing or damaged file is a one-line error."
     import torch

@@ -30,6 +30,7 @@ def load_manifest(path=None) -> list[dict]:
     for r in rows: r['bytes'] = int(r['bytes'])
     return rows
 
+# %% ../nbs/01a_download.ipynb #d4957b26
 def manifest_rows(name: str, manifest=None) -> list[dict]:
     "The manifest rows of data set `name`: every file under its folder (for Set5 the HR images and MATLAB LR references)."
     prefix = str(PurePosixPath(_info(name).rel_path).parent) + '/'
