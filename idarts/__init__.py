@@ -17,11 +17,13 @@ class _CallableGenotypeModule(_types.ModuleType):
         from idarts.api import genotype
         return genotype(name_or_path)
 
+# %% ../nbs/15a_init.ipynb #377665ce
 class _Package(_types.ModuleType):
     def __setattr__(self, name, value):
         if name == 'genotype' and type(value) is _types.ModuleType: value.__class__ = _CallableGenotypeModule
         super().__setattr__(name, value)
 
+# %% ../nbs/15a_init.ipynb #a0683915
 def __getattr__(name):
     if name == 'genotype':
         import importlib
@@ -31,4 +33,5 @@ def __getattr__(name):
         return getattr(api, name)
     raise AttributeError(f"module 'idarts' has no attribute {name!r}")
 
+# %% ../nbs/15a_init.ipynb #f1575d78
 if __name__ == 'idarts': _sys.modules[__name__].__class__ = _Package

@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_api.ipynb #a0c1e003
 from __future__ import annotations
-import io, json, os, re, tempfile
+import io, json, os, tempfile
 from pathlib import Path
 
 # %% auto #0
@@ -19,14 +19,17 @@ def _names(kind: str, ext: str) -> list[str]:
     d = ZOO/kind
     return sorted(p.name[:-len(ext)] for p in d.glob(f'*{ext}')) if d.is_dir() else []
 
+# %% ../nbs/15_api.ipynb #9f1476ac
 def genotype_names() -> list[str]:
     "The named cells that ship with idarts (`idarts genotypes` lists them)."
     return _names('genotypes', '.json')
 
+# %% ../nbs/15_api.ipynb #ec15254e
 def model_names() -> list[str]:
     "The named trained models that ship with idarts (`<space>-<profile>-s<seed>`; seed 0 also without `-s0`)."
     return _names('models', '.safetensors')
 
+# %% ../nbs/15_api.ipynb #ab4605a0
 def _zoo_file(kind: str, name: str, ext: str) -> Path | None:
     "The zoo file of `name` (or of `name-s0`), or None: a name is never mistaken for a path."
     if not isinstance(name, str) or '/' in name or os.sep in name: return None
@@ -40,6 +43,7 @@ def _err(msg: str):
     from idarts.core import IdartsError
     return IdartsError(msg)
 
+# %% ../nbs/15_api.ipynb #232cda9d
 def genotype_path(name_or_path) -> Path:
     "The genotype file of a zoo name, a `genotype.json` or a search run directory."
     p = Path(name_or_path)
@@ -50,6 +54,7 @@ def genotype_path(name_or_path) -> Path:
     raise _err(f"{name_or_path}: not a genotype file, a search run directory or a named cell; "
                f"named cells: {', '.join(genotype_names()) or 'none shipped'} (see `idarts genotypes`)")
 
+# %% ../nbs/15_api.ipynb #c0d1374c
 def genotype(name_or_path):
     "The `Genotype` of a named cell (`'improved-cpu-s0'`), a `genotype.json` or a search run directory."
     from idarts.genotype import Genotype
@@ -83,6 +88,7 @@ def _read_safetensors(path: Path) -> tuple[dict, dict]:
     if 'spec' not in meta: raise _err(f"{path}: no idarts model spec (metadata 'idarts_spec' or {side.name}); give a file written by idarts export")
     return state, meta
 
+# %% ../nbs/15_api.ipynb #27b2bc2d
 def _build(state: dict, spec: dict, source: str):
     from idarts.sr_net import build_model
     net = build_model(spec, source=source)
@@ -91,6 +97,7 @@ def _build(state: dict, spec: dict, source: str):
         raise _err(f"{source}: its weights do not fit the network of its spec ({' '.join(str(e).split())[:120]}); the file is damaged") from None
     return net
 
+# %% ../nbs/15_api.ipynb #dc722a91
 def _infer_scale(net) -> int:
     "The upscaling factor of a network in memory, from one tiny forward pass."
     import torch
@@ -98,6 +105,7 @@ def _infer_scale(net) -> int:
     x = torch.rand(1, 3, 8, 8, device=p.device if p is not None else 'cpu')
     with torch.inference_mode(): return int(net(x).shape[-1] // 8)
 
+# %% ../nbs/15_api.ipynb #32629f61
 def resolve_model(model, device='auto') -> tuple:
     """`(network, meta)` from a network, a run directory, a checkpoint (`.pt`), a `.safetensors` file or a named model;
     `meta` has at least `scale` and `name`. The network is in eval mode on `device`."""
@@ -124,6 +132,7 @@ def resolve_model(model, device='auto') -> tuple:
     net.idarts_meta = meta
     return net.to(get_device(device)).eval(), meta
 
+# %% ../nbs/15_api.ipynb #d91e6776
 def load(path_or_name, device='auto'):
     "A trained network in eval mode, from a named model (`'improved-cpu'`), a run directory, a checkpoint or a `.safetensors` file."
     return resolve_model(path_or_name, device)[0]
@@ -143,6 +152,7 @@ def _as_array(image) -> tuple:
                    f"convert it first, e.g. (img * 255).round().clip(0, 255).astype(np.uint8)")
     return a, False
 
+# %% ../nbs/15_api.ipynb #71f666c5
 def upscale(image, model, scale: int | None = None, tile: int | None = None, device='auto', self_ensemble: bool = False,
             amp: str | None = None):
     "Super-resolve a PIL image, an image file or a uint8 array with `model`; returns a PIL image (array for an array input)."
@@ -163,6 +173,7 @@ def _dynamic(net):
     dims = {2: torch.export.Dim('height', min=2, max=16384), 3: torch.export.Dim('width', min=2, max=16384)}
     return net.float().cpu().eval(), x, (dims,)
 
+# %% ../nbs/15_api.ipynb #40d77a0a
 def _export_bytes(net, meta: dict, fmt: str) -> bytes:
     import torch
     if fmt == 'safetensors':
@@ -183,6 +194,7 @@ def _export_bytes(net, meta: dict, fmt: str) -> bytes:
         prog = torch.onnx.export(net, (x,), dynamic_shapes=dyn, input_names=['lr'], output_names=['sr'], dynamo=True, verbose=False)
     return prog.model_proto.SerializeToString()
 
+# %% ../nbs/15_api.ipynb #3c46d98e
 def _write_new(path: Path, data: bytes, force: bool):
     "Write `data` to `path`: atomically replacing it with `force`, else only if `path` does not exist (never a race)."
     from idarts.core import atomic_write_bytes
@@ -203,6 +215,7 @@ def _umask() -> int:
     os.umask(m)
     return m
 
+# %% ../nbs/15_api.ipynb #9c4246aa
 def export(model, out, format: str | None = None, force: bool = False) -> Path:
     "Write `model` (anything `load` takes) to `out` as `pt2`, `onnx` or `safetensors` (default: from the suffix of `out`)."
     out = Path(out)
@@ -231,6 +244,7 @@ def _same_tensors(a: Path, data: bytes) -> bool:
     n = int.from_bytes(data[:8], 'little')
     return md == json.loads(data[8:8 + n]).get('__metadata__') and old.keys() == new.keys() and all(torch.equal(old[k], new[k]) for k in new)
 
+# %% ../nbs/15_api.ipynb #0e85b1ac
 def _put(path: Path, data: bytes) -> bool:
     "Write `data` to `path` unless it already holds that; True when written."
     from idarts.core import atomic_write_bytes
@@ -238,6 +252,7 @@ def _put(path: Path, data: bytes) -> bool:
     atomic_write_bytes(path, data)
     return True
 
+# %% ../nbs/15_api.ipynb #f2cf47b6
 def _recorded_psnr(root: Path, profile: str, run: str, set_name: str = 'Set5'):
     f = root/'tables'/profile/'results'/f'{run}.csv'
     if not f.is_file(): return None
@@ -245,6 +260,7 @@ def _recorded_psnr(root: Path, profile: str, run: str, set_name: str = 'Set5'):
     with open(f, newline='') as fh:
         return next((float(r['psnr']) for r in csv.DictReader(fh) if r['set'] == set_name and int(r['scale']) == 4), None)
 
+# %% ../nbs/15_api.ipynb #dd73c382
 def ship(root='.', profile: str = 'cpu', dest=None) -> list[Path]:
     "Copy the searched cells and trained x4 models of `root/runs/<profile>` into the zoo (`dest`, default the package's); returns the files written."
     from idarts.core import load_checkpoint

@@ -5,9 +5,8 @@
 # %% ../nbs/00_core.ipynb #96337239
 from __future__ import annotations
 import dataclasses, hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time, warnings
-from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from dataclasses import fields, is_dataclass
 from pathlib import Path
-from typing import Any, ClassVar
 
 import numpy as np
 # torch is imported inside the functions that need it: `idarts --help`, idarts.stats and the config layer stay torch-free
@@ -33,6 +32,7 @@ def set_seed(seed: int, deterministic: bool = False):
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
 
+# %% ../nbs/00_core.ipynb #e46131eb
 def get_device(device: str = 'auto') -> torch.device:
     "`'auto'` picks CUDA, then Apple MPS, then CPU; anything else is passed to `torch.device`."
     import torch
@@ -74,10 +74,12 @@ def config_dict(cfg) -> dict:
     "A JSON-able dict of a config dataclass (tuples become lists)."
     return _jsonable(cfg)
 
+# %% ../nbs/00_core.ipynb #cde6ebde
 def _coerce(tp, v):
     "Turn JSON values back into what the field's default looks like (lists into tuples)."
     return tuple(_coerce(None, o) for o in v) if isinstance(v, list) and tp is tuple else v
 
+# %% ../nbs/00_core.ipynb #f7204b9b
 def upgrade_config(cls, d: dict) -> dict:
     """`d` with the renamed fields of `cls` (`cls.RENAMED`: old name -> (new name, convert(value, d, cls) or None))
     under their new names; each old name gives a `FutureWarning`, so saved configs of older versions still load."""
@@ -91,6 +93,7 @@ def upgrade_config(cls, d: dict) -> dict:
                       "; the old name is accepted until idarts 0.3", FutureWarning, stacklevel=3)
     return d
 
+# %% ../nbs/00_core.ipynb #9a4ae841
 def config_from_dict(cls, d: dict):
     "Rebuild a config of class `cls` from `config_dict` output (renamed fields upgraded); unknown keys are an error."
     d = upgrade_config(cls, d)
@@ -103,6 +106,7 @@ def config_from_dict(cls, d: dict):
         kw[k] = _coerce(type(dflt) if dflt is not dataclasses.MISSING else None, v)
     return cls(**kw)
 
+# %% ../nbs/00_core.ipynb #c5b8c89a
 def make_config(cls, profile: str = 'paper', **overrides):
     "A `cls` config: its defaults (the paper), then `cls.PROFILES[profile]`, then `overrides` (None values are ignored)."
     profiles = getattr(cls, 'PROFILES', {})
@@ -113,6 +117,7 @@ def make_config(cls, profile: str = 'paper', **overrides):
     d['profile'] = profile
     return config_from_dict(cls, d) if 'profile' in {f.name for f in fields(cls)} else config_from_dict(cls, {k: v for k, v in d.items() if k != 'profile'})
 
+# %% ../nbs/00_core.ipynb #0bae3f6e
 def config_hash(cfg) -> str:
     "A short, stable hash of a config (or any JSON-able value)."
     d = config_dict(cfg) if is_dataclass(cfg) else cfg
@@ -141,10 +146,12 @@ def atomic_write_bytes(path, data: bytes):
         if os.path.exists(tmp): os.unlink(tmp)
         raise
 
+# %% ../nbs/00_core.ipynb #ec2f9457
 def save_json(obj, path, indent=2):
     "Write `obj` as JSON atomically."
     atomic_write_bytes(path, (json.dumps(_jsonable(obj), indent=indent) + '\n').encode())
 
+# %% ../nbs/00_core.ipynb #7e9efa77
 def load_json(path):
     "Read a JSON file, with a one-line error naming the file when it is missing, unreadable or malformed."
     path = Path(path)
@@ -169,6 +176,7 @@ def save_checkpoint(state: dict, path, keep_prev: bool = True):
         os.link(path, prev)  # hard link: the old checkpoint survives the rename below
     atomic_write_bytes(path, buf.getvalue())
 
+# %% ../nbs/00_core.ipynb #376f1c79
 def load_checkpoint(path, map_location='cpu') -> dict:
     "Load a checkpoint safely (`weights_only=True`); a missing or damaged file is a one-line error."
     import torch
@@ -206,6 +214,7 @@ def read_jsonl(path) -> list:
         except json.JSONDecodeError: pass
     return out
 
+# %% ../nbs/00_core.ipynb #4ac50221
 def read_log(log) -> list:
     "The records of a run's log: `log` is a run directory (its `log.jsonl`), a `.jsonl` file, or already a list of records."
     if not isinstance(log, (str, Path)): return list(log)
@@ -225,6 +234,7 @@ def git_commit(path='.') -> str | None:
         return c.stdout.strip() + ('-dirty' if dirty else '')
     except Exception: return None
 
+# %% ../nbs/00_core.ipynb #7de5124c
 def hardware() -> str:
     "A one-line description of the compute device(s)."
     import torch
@@ -239,6 +249,7 @@ def hardware() -> str:
     except OSError: pass
     return f"CPU {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 
+# %% ../nbs/00_core.ipynb #7cead248
 def env_info() -> dict:
     "Versions, hardware and commit, saved in every run directory."
     import torch
@@ -247,6 +258,7 @@ def env_info() -> dict:
                 platform=platform.platform(), hardware=hardware(), git_commit=git_commit(),
                 time=time.strftime('%Y-%m-%dT%H:%M:%S%z'))
 
+# %% ../nbs/00_core.ipynb #0d485bdd
 def prepare_run_dir(path, cfg, kind: str) -> Path:
     "Create run dir `path` and write `config.json` with the config, its class (`kind`) and `env_info()`."
     path = Path(path)

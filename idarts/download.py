@@ -30,6 +30,7 @@ def load_manifest(path=None) -> list[dict]:
     for r in rows: r['bytes'] = int(r['bytes'])
     return rows
 
+# %% ../nbs/01a_download.ipynb #d4957b26
 def manifest_rows(name: str, manifest=None) -> list[dict]:
     "The manifest rows of data set `name`: every file under its folder (for Set5 the HR images and MATLAB LR references)."
     prefix = str(PurePosixPath(_info(name).rel_path).parent) + '/'
@@ -48,10 +49,12 @@ def mirror_url(base_url: str | None = None) -> str | None:
     "Where downloads come from instead of the internet: `base_url`, else `$IDARTS_DOWNLOAD_URL` (a mirror with the same layout), else None."
     return base_url or os.environ.get('IDARTS_DOWNLOAD_URL', '').strip() or None
 
+# %% ../nbs/01a_download.ipynb #4bd190df
 def file_url(row: dict, base_url: str | None = None) -> str:
     "Download URL of a manifest row."
     return f"{(mirror_url(base_url) or RAW_BASE).rstrip('/')}/{row['source_repo']}/{RAW_REF}/{row['source_path']}"
 
+# %% ../nbs/01a_download.ipynb #bb9535a7
 def _fill_sources():
     "Record in the data registry where each data set is downloaded from."
     man = load_manifest()
@@ -99,6 +102,7 @@ def _fetch(url: str, part: Path, resume: bool, progress: bool, desc: str):
         if total is not None and part.stat().st_size < total:
             raise http.client.IncompleteRead(b'', total - part.stat().st_size)
 
+# %% ../nbs/01a_download.ipynb #0b41c50c
 def download_file(url: str, dest, sha256: str | None = None, resume: bool = True, progress: bool = True, size: int | None = None) -> Path:
     """Download `url` to `dest` through `dest.part` (HTTP Range resume), verify `sha256` (when given), rename atomically.
     A `dest` that already has the expected hash (or exists, when no hash is given) is kept and not fetched.
@@ -137,6 +141,7 @@ def _inside(root: Path, p: Path) -> bool:
         return True
     except ValueError: return False
 
+# %% ../nbs/01a_download.ipynb #5279f8dc
 def _bad(archive, name, why):
     return IdartsError(f"{archive}: member {name!r} {why}; refusing to extract this archive (it may be malicious)")
 
@@ -191,12 +196,14 @@ def read_sums(root) -> dict[str, str]:
             out[name.lstrip('*').strip()] = h.lower()
     return out
 
+# %% ../nbs/01a_download.ipynb #6d7f2fdf
 def _record_sum(root: Path, name: str, h: str):
     sums = read_sums(root)
     sums[name] = h
     from idarts.core import atomic_write_bytes
     atomic_write_bytes(_sums_path(root), ''.join(f"{v}  {k}\n" for k, v in sorted(sums.items())).encode())
 
+# %% ../nbs/01a_download.ipynb #aa367392
 def _download_manifest_set(info, rows, root: Path, base_url, progress: bool, workers: int) -> Path:
     def one(r):
         try:
@@ -209,6 +216,7 @@ def _download_manifest_set(info, rows, root: Path, base_url, progress: bool, wor
         raise IdartsError(f"{info.name}: {len(errs)} of {len(rows)} files failed, first: {errs[0]}")
     return root / info.rel_path
 
+# %% ../nbs/01a_download.ipynb #185b33fe
 def _download_archive(info, root: Path, sha256, trust: bool, base_url, progress: bool) -> Path:
     name = ARCHIVES[info.name]
     d = root / 'DIV2K'
@@ -245,6 +253,7 @@ def _download_archive(info, root: Path, sha256, trust: bool, base_url, progress:
     arch.unlink()
     return out
 
+# %% ../nbs/01a_download.ipynb #6f7e024c
 def download_dataset(name: str, root=None, sha256: str | None = None, trust: bool = False, base_url: str | None = None,
                      progress: bool = True, workers: int = 8) -> Path:
     """Download data set `name` into its folder under `root` (default: the data root) and return the folder.

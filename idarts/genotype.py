@@ -5,14 +5,13 @@
 # %% ../nbs/04_genotype.ipynb #6769a50f
 from __future__ import annotations
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .core import IdartsError, load_json, save_json
-from .ops import OP_NAMES, SPACES, get_space
+from .ops import SPACES, get_space
 
 # %% auto #0
 __all__ = ['Genotype', 'skip_count', 'edge_index', 'derive_normal', 'derive_genotype', 'dominant_ops', 'skip_count_dominant',
@@ -24,6 +23,7 @@ def _node(j) -> int:
     if isinstance(j, bool) or not isinstance(j, (int, np.integer)): raise ValueError(f"node index {j!r} is not an integer")
     return int(j)
 
+# %% ../nbs/04_genotype.ipynb #a6132f26
 @dataclass
 class Genotype:
     "A derived normal cell: 8 (op, input node) pairs, the output nodes and the search space."
@@ -79,6 +79,7 @@ class Genotype:
         red = 'mean' if get_space(self.space).cell_mean else 'concat'
         return f"Genotype[{self.space}] " + '; '.join(nodes) + f"; out={red}{self.concat}"
 
+# %% ../nbs/04_genotype.ipynb #436c7b80
 def skip_count(genotype: Genotype) -> int:
     "How many of the cell's 8 ops are skip connections."
     return sum(o == 'skip_connect' for o, _ in genotype.normal)
@@ -88,6 +89,7 @@ def edge_index(k: int, j: int) -> int:
     "Row of alpha for the edge from node j into intermediate node k (2..5)."
     return sum(range(2, k)) + j
 
+# %% ../nbs/04_genotype.ipynb #1a07acab
 def derive_normal(alpha: torch.Tensor, primitives: list, k: int = 2) -> list:
     "The 8 (op, input node) pairs DARTS derives from alpha [14, n_ops] (see `derive_genotype`)."
     alpha = torch.as_tensor(alpha).detach().float().cpu()
@@ -104,14 +106,17 @@ def derive_normal(alpha: torch.Tensor, primitives: list, k: int = 2) -> list:
         normal += [(primitives[keep[int(Wk[rows[j]].argmax())]], j) for j in top]
     return normal
 
+# %% ../nbs/04_genotype.ipynb #d1908c6c
 def derive_genotype(alpha: torch.Tensor, primitives: list, space_name: str, k: int = 2) -> Genotype:
     "DARTS' discrete cell from alpha [14, n_ops]: top-`k` incoming edges per node, argmax non-none op on each."
     return Genotype(derive_normal(alpha, primitives, k), [2, 3, 4, 5], space_name)
 
+# %% ../nbs/04_genotype.ipynb #d3b3910d
 def dominant_ops(alpha: torch.Tensor, primitives: list) -> list[str]:
     "The argmax op of each of the 14 edges over all ops, `none` included."
     return [primitives[int(i)] for i in torch.as_tensor(alpha).detach().argmax(dim=-1)]
 
+# %% ../nbs/04_genotype.ipynb #a9b77c59
 def skip_count_dominant(alpha: torch.Tensor, primitives: list, among: str = 'derived') -> int:
     "Skips among the derived cell's 8 ops (`among='derived'`, Figs. 2/4) or among the 14 edges' dominant ops (`'edges'`)."
     if among == 'derived': return sum(o == 'skip_connect' for o, _ in derive_normal(alpha, primitives))

@@ -4,11 +4,11 @@
 
 # %% ../nbs/00a_rundir.ipynb #a0c1d2e5
 from __future__ import annotations
-import dataclasses, fcntl, json, math, os, socket, sys, time
+import fcntl, json, math, os, socket, sys, time
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .core import IdartsError, atomic_write_bytes
+from .core import IdartsError
 
 # %% auto #0
 __all__ = ['SEED', 'LOCK_NAME', 'RUN_FILES', 'FINAL_FILES', 'Rule', 'Int', 'Float', 'Choice', 'Str', 'Bool', 'Tuple',
@@ -54,15 +54,21 @@ class Rule:
         b = f" {'<' if self.hi_open else '<='} {self.hi}" if self.hi is not None else ''
         return a + (' and' if a and b else '') + b
 
+# %% ../nbs/00a_rundir.ipynb #1cf19dcc
 def Int(lo=None, hi=None, optional=False): return Rule('int', lo, hi, optional=optional)
 def Float(lo=None, hi=None, lo_open=False, hi_open=False, optional=False): return Rule('float', lo, hi, lo_open, hi_open, optional=optional)
+
+# %% ../nbs/00a_rundir.ipynb #93ec7313
 def Choice(*choices, optional=False): return Rule('choice', choices=tuple(choices), optional=optional)
 def Str(optional=False): return Rule('str', optional=optional)
+
+# %% ../nbs/00a_rundir.ipynb #36d83fa5
 def Bool(): return Rule('bool')
 def Tuple(item: Rule, n=None): return Rule('tuple', item=item, n=n)
 
 SEED = Int(0, 2**63 - 1)
 
+# %% ../nbs/00a_rundir.ipynb #38fa2375
 def validate_config(cfg, rules: dict, source: str | None = None):
     "Raise `IdartsError` (one line: field, why, fix) unless every field of `cfg` satisfies its rule; every field needs a rule."
     cls = type(cfg).__name__
@@ -118,6 +124,7 @@ def run_files(path) -> list[str]:
     p = Path(path)
     return [n for n in RUN_FILES if (p/n).exists()]
 
+# %% ../nbs/00a_rundir.ipynb #5136791e
 def clean_tmp(path) -> list[str]:
     "Remove leftovers of interrupted atomic writes (`.<name>.<random>.tmp`) in `path`; returns their names."
     gone = []
@@ -127,6 +134,7 @@ def clean_tmp(path) -> list[str]:
             gone.append(f.name)
     return gone
 
+# %% ../nbs/00a_rundir.ipynb #99fa7ae5
 def ensure_dir(path, what: str = '--out') -> Path:
     "Create directory `path` (and parents); a file in the way or a folder we cannot write is a one-line error."
     p = Path(path)
@@ -138,6 +146,7 @@ def ensure_dir(path, what: str = '--out') -> Path:
     if not os.access(p, os.W_OK | os.X_OK): raise IdartsError(f"{what} {p}: not writable; choose a writable directory")
     return p
 
+# %% ../nbs/00a_rundir.ipynb #7b0a282d
 def aside_name(path) -> Path:
     "A new sibling name `<dir>.old-<time>[-n]` for moving an earlier run aside."
     p = Path(path)
@@ -146,6 +155,7 @@ def aside_name(path) -> Path:
     while q.exists(): q, i = base.with_name(f"{base.name}-{i}"), i + 1
     return q
 
+# %% ../nbs/00a_rundir.ipynb #a9764b9c
 def move_aside(path) -> Path | None:
     "Move everything in run dir `path` except its lock into a new sibling `<dir>.old-<time>`; nothing is deleted."
     p = Path(path)
@@ -156,6 +166,7 @@ def move_aside(path) -> Path | None:
     for f in items: os.rename(f, dest/f.name)
     return dest
 
+# %% ../nbs/00a_rundir.ipynb #a6606db2
 class RunDir:
     """Hold run directory `path` for the life of a run: lock it, refuse to write over an earlier run unless `resume`
     (continue it) or `overwrite` (move it aside first), remove leftover temporary files. Use as a context manager."""
@@ -197,6 +208,7 @@ def config_diff(a: dict, b: dict, ignore=()) -> list[str]:
     "Config fields whose values differ between `a` (saved with a run) and `b` (asked for now), ignoring `ignore`."
     return sorted(k for k in set(a) | set(b) if k not in ignore and a.get(k) != b.get(k))
 
+# %% ../nbs/00a_rundir.ipynb #ac97fcce
 def check_finite(value: float, what: str, out, epoch: int, step: int, last_good: int | None, fix: str):
     "The NaN guard of every training loop: raise one line naming the run, where it happened and the last good checkpoint."
     if math.isfinite(value): return value

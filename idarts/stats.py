@@ -26,6 +26,7 @@ def mean_std(values) -> tuple[float, float, int]:
     if n == 0: return math.nan, math.nan, 0
     return float(x.mean()), (float(x.std(ddof=1)) if n > 1 else math.nan), n
 
+# %% ../nbs/13_stats.ipynb #c011df37
 def fmt_mean_std(values, digits: int = 2) -> str:
     "'mean ± std' with `digits` decimals; just the mean when n == 1, '-' when empty."
     m, s, n = mean_std(values)
@@ -160,6 +161,7 @@ def first_epoch_at_least(counts, k: int = 4) -> int | None:
     "Index (epoch; counts[0] is epoch 0, before training) of the first count >= k, or None."
     return next((i for i, c in enumerate(counts) if c is not None and c >= k), None)
 
+# %% ../nbs/13_stats.ipynb #015af270
 def collapses(final_skips_mean: float, k: int = 4) -> bool:
     "Whether the mean final skip count reaches `k` (at least half of the derived cell's 8 ops are skips for k=4)."
     return bool(final_skips_mean >= k)
@@ -169,6 +171,7 @@ def _g3(vals) -> str:
     vals = [v for v in vals if v is not None and not math.isnan(v)]
     return f"{np.mean(vals):.3g}" if vals else '-'
 
+# %% ../nbs/13_stats.ipynb #80a6344d
 def _run_row(recs: list[dict], k: int) -> dict:
     recs = sorted(recs, key=lambda r: r['epoch'])
     hes = [r for r in recs if r.get('hessian_eig') is not None]
@@ -239,6 +242,7 @@ def to_markdown(df: pd.DataFrame) -> str:
     "The table as GitHub Markdown (needs `tabulate`)."
     return df.to_markdown(index=False)
 
+# %% ../nbs/13_stats.ipynb #66a9a812
 _TEX = {'\\': r'\textbackslash{}', '&': r'\&', '%': r'\%', '$': r'\$', '#': r'\#', '_': r'\_', '{': r'\{', '}': r'\}',
         '~': r'\textasciitilde{}', '^': r'\textasciicircum{}'}
 def _tex(s: str) -> str: return ''.join(_TEX.get(c, c) for c in s)

@@ -36,6 +36,7 @@ def series(logs: list[list[dict]], key: str) -> np.ndarray:
     n = min(len(l) for l in logs)
     return np.array([[np.nan if r.get(key) is None else float(r[key]) for r in l[:n]] for l in logs])
 
+# %% ../nbs/14_study.ipynb #f22a054e
 def _nanmean(y: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', RuntimeWarning)
@@ -93,11 +94,13 @@ def _at(logs, key, epoch) -> list[float]:
 def _fmt(v, digits) -> str:
     return fmt_mean_std(v, digits) if v else '-'
 
+# %% ../nbs/14_study.ipynb #df1129db
 def _secs_per_epoch(logs) -> float:
     "Mean wall seconds of the trained epochs (epoch 0 is the state before training) over all runs of `logs`."
     s = [r['seconds'] for l in logs for r in l if r.get('epoch', 0) > 0 and r.get('seconds')]
     return float(np.mean(s)) if s else float('nan')
 
+# %% ../nbs/14_study.ipynb #aa0020e6
 def indicator_table(groups: dict) -> pd.DataFrame:
     "Per group of runs: seeds, skip count and Hessian eigenvalue at epochs 0, 1 and the last, final val PSNR, s/epoch."
     rows = []
@@ -145,6 +148,7 @@ def paper_differences(sets, a: str = 'Ours', b: str = 'Original DARTS') -> dict:
     "The paper's PSNR difference `a - b` per set (dB, from Table 2)."
     return {s: round(PAPER_TABLE2[a][s][0] - PAPER_TABLE2[b][s][0], 2) for s in sets}
 
+# %% ../nbs/14_study.ipynb #4d49e6b1
 def differences_frame(res: pd.DataFrame, per_image: pd.DataFrame, sets, scale: int = 4, n_boot: int = 10000) -> pd.DataFrame:
     "Ours − Original DARTS per set: mean and 95 % t interval over seeds, the verdict, and the paired bootstrap over images."
     d = paired_differences(res[res['scale'] == scale], sets=list(sets), paper=paper_differences(sets))
