@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_evaluate.ipynb #8e7913fe
 from __future__ import annotations
-import csv, io, os, struct, tempfile, zlib
+import os, struct, tempfile, zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -14,14 +14,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import IdartsError, _umask, atomic_write_bytes, get_device
+from .core import IdartsError, _umask, get_device
 from .data import DATASETS, _expand_paths, _info, imresize, list_images, load_image, modcrop
 from .metrics import gray_output
 from .rundir import ensure_dir
 
 # %% auto #0
-__all__ = ['SSIM_WINDOW', 'Method', 'bicubic_method', 'model_method', 'evaluate_sets', 'write_csv', 'read_csv', 'format_table',
-           'resolve_method', 'run_eval', 'write_png', 'upscale_files']
+__all__ = ['SSIM_WINDOW', 'Method', 'bicubic_method', 'model_method', 'evaluate_sets', 'format_table', 'resolve_method',
+           'run_eval', 'write_png', 'upscale_files']
 
 # %% ../nbs/10_evaluate.ipynb #07100883
 @dataclass
@@ -194,24 +194,6 @@ def evaluate_sets(method: Method, sets, scales, root=None, per_image: bool = Fal
         if pool: pool.shutdown(cancel_futures=True)   # an error: the images not started are dropped, not scored
     return rows, per
 
-# %% ../nbs/10_evaluate.ipynb #5478c4ed
-def write_csv(rows: list[dict], path) -> Path:
-    "Write dict rows as CSV (columns: union of keys in first-seen order), atomically."
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, cols, lineterminator='\n')
-    w.writeheader()
-    w.writerows(rows)
-    path = Path(path)
-    atomic_write_bytes(path, buf.getvalue().encode())
-    return path
-
-def read_csv(path) -> list[dict]:
-    "Rows written by `write_csv` (scale and n_images as int, psnr and ssim as float)."
-    conv = dict(scale=int, n_images=int, psnr=float, ssim=float)
-    with open(path, newline='') as f:
-        return [{k: conv.get(k, str)(v) if v != '' else v for k, v in r.items()} for r in csv.DictReader(f)]
-
 # %% ../nbs/10_evaluate.ipynb #393d7f83
 def format_table(rows: list[dict]) -> str:
     "A readable table of evaluation rows: one line per (method, set), one `PSNR/SSIM` column per scale."
@@ -286,6 +268,7 @@ def run_eval(model: str, sets=('Set5', 'Set14', 'B100', 'Urban100'), scales=(4,)
     method, s = resolve_method(model, None, device=device, self_ensemble=self_ensemble, tile=tile, amp=amp)
     if len(method.scales) == 1 and any(sc != s for sc in scales):
         raise IdartsError(f"{model} is a x{s} model; evaluate it with --scales {s}")
+    from idarts.stats import write_csv   # the one CSV writer (pandas: imported only here)
     def save(rows, per):   # after every (set, scale): a late failure loses nothing already scored
         if out: write_csv(rows, out)
         if per_image_out: write_csv(per, per_image_out)

@@ -16,7 +16,7 @@ from .core import atomic_write_bytes  # torch-free
 # %% auto #0
 __all__ = ['SWITCH_NAMES', 'BEYOND', 'mean_std', 'fmt_mean_std', 't_interval', 'paired_bootstrap', 'verdict', 'verdict_sentence',
            'seed_summary', 'format_table2', 'paired_differences', 'bootstrap_differences', 'first_epoch_at_least',
-           'collapses', 'collapse_table', 'ablation_findings', 'to_markdown', 'write_table']
+           'collapses', 'collapse_table', 'ablation_findings', 'write_csv', 'read_csv', 'to_markdown', 'write_table']
 
 # %% ../nbs/13_stats.ipynb #c3eb7687
 def mean_std(values) -> tuple[float, float, int]:
@@ -237,6 +237,23 @@ def ablation_findings(table: pd.DataFrame, base=('original', 'improved'), k: int
     elif tried: out.append("No single switch stops the collapse of the original space on its own.")
     return out
 
+# %% ../nbs/13_stats.ipynb #1705b495
+def write_csv(rows, path) -> Path:
+    "Write rows (a DataFrame, or dicts: columns are the union of keys in first-seen order) as CSV, atomically."
+    df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    path = Path(path)
+    atomic_write_bytes(path, df.to_csv(index=False).encode('utf-8'))
+    return path
+
+# %% ../nbs/13_stats.ipynb #5379b280
+_CSV_TYPES = dict(scale=int, n_images=int, psnr=float, ssim=float)
+
+def read_csv(path) -> list[dict]:
+    "Evaluation rows written by `write_csv` (scale and n_images as int, psnr and ssim as float, the rest as text)."
+    import csv
+    with open(path, newline='') as f:
+        return [{k: _CSV_TYPES.get(k, str)(v) if v != '' else v for k, v in r.items()} for r in csv.DictReader(f)]
+
 # %% ../nbs/13_stats.ipynb #de126b33
 def to_markdown(df: pd.DataFrame) -> str:
     "The table as GitHub Markdown (needs `tabulate`)."
@@ -256,5 +273,6 @@ def write_table(df: pd.DataFrame, base, caption: str = '') -> list[Path]:
     tex = df.to_latex(index=False, escape=True, caption=_tex(caption) if caption else None)
     tex = tex.replace('\u00b1', r'$\pm$').replace('\u2212', '$-$')
     paths = [base.with_name(base.name + ext) for ext in ('.csv', '.md', '.tex')]
-    for p, text in zip(paths, (df.to_csv(index=False), md, tex)): atomic_write_bytes(p, text.encode('utf-8'))
+    write_csv(df, paths[0])
+    for p, text in zip(paths[1:], (md, tex)): atomic_write_bytes(p, text.encode('utf-8'))
     return paths
