@@ -133,9 +133,9 @@ def _as_array(image) -> tuple:
     "uint8 array of `image` and whether the result should be a PIL image."
     import numpy as np
     from PIL import Image
-    from idarts.data import _to_array, load_image
+    from idarts.data import image_to_array, load_image
     if isinstance(image, (str, Path)): return load_image(image), True
-    if isinstance(image, Image.Image): return _to_array(image, 'image'), True
+    if isinstance(image, Image.Image): return image_to_array(image, 'image'), True
     a = np.asarray(image)
     if a.ndim == 3 and a.shape[2] == 1: a = a[..., 0]
     if a.dtype != np.uint8 or not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)):

@@ -15,9 +15,10 @@ from PIL import Image, ImageFile
 from .core import IdartsError, atomic_write_bytes
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'DATASETS', 'project_root', 'data_root', 'DatasetInfo', 'dataset_dir', 'offline', 'ensure_dataset',
-           'list_images', 'data_list_rows', 'load_image', 'save_image', 'cubic', 'contributions', 'imresize', 'modcrop',
-           'make_lr', 'imresize_torch', 'write_lr_set', 'resolve_images', 'PatchDataset', 'split_images']
+__all__ = ['IMG_EXTS', 'DATASETS', 'project_root', 'data_root', 'DatasetInfo', 'dataset_info', 'images_in', 'dataset_dir',
+           'offline', 'ensure_dataset', 'list_images', 'data_list_rows', 'image_to_array', 'load_image', 'save_image',
+           'cubic', 'contributions', 'imresize', 'modcrop', 'make_lr', 'imresize_torch', 'write_lr_set', 'expand_paths',
+           'resolve_images', 'PatchDataset', 'split_images']
 
 # %% ../nbs/01_data.ipynb #eabc59a3
 def project_root() -> Path | None:
@@ -69,20 +70,21 @@ DATASETS: dict[str, DatasetInfo] = {d.name: d for d in [
 ]}
 
 # %% ../nbs/01_data.ipynb #8e3b1f92
-def _info(name: str) -> DatasetInfo:
+def dataset_info(name: str) -> DatasetInfo:
+    "The registry entry of data set `name` (matched case-insensitively); an `IdartsError` listing the valid names otherwise."
     if name in DATASETS: return DATASETS[name]
     low = {k.lower(): v for k, v in DATASETS.items()}
     if str(name).lower() in low: return low[str(name).lower()]
     raise IdartsError(f"unknown data set {name!r}; valid names: {', '.join(DATASETS)}")
 
-def _images_in(d: Path) -> list[Path]:
+def images_in(d: Path) -> list[Path]:
     "Image files directly inside folder `d`, sorted by name."
     if not d.is_dir(): return []
     return sorted(p for p in d.iterdir() if p.suffix.lower() in IMG_EXTS and not p.name.startswith('.') and p.is_file())
 
 def dataset_dir(name: str, root=None, must_exist: bool = False) -> Path:
     "The folder that holds the HR images of data set `name` (checked only when `must_exist`)."
-    d = Path(data_root() if root is None else root).absolute() / _info(name).rel_path
+    d = Path(data_root() if root is None else root).absolute() / dataset_info(name).rel_path
     if must_exist: _check_dir(name, root)
     return d
 
@@ -91,19 +93,19 @@ def _layout_problem(info: DatasetInfo, root: Path) -> str | None:
     d = root / info.rel_path
     if d.is_dir():  # exists but has no images: one level too deep?
         for sub in sorted(p for p in d.iterdir() if p.is_dir()):
-            if (imgs := _images_in(sub)): return f"found {len(imgs)} images in {sub}, expected them directly in {d}/; move them up one level"
+            if (imgs := images_in(sub)): return f"found {len(imgs)} images in {sub}, expected them directly in {d}/; move them up one level"
         return None
     for cand in [d.parent, root / d.name, root / info.name, root / info.name / 'HR', d.parent.parent / d.name,
                  root / ('train' if info.kind == 'benchmark' else 'benchmark') / info.name / 'HR']:
-        if cand != d and (imgs := _images_in(cand)):
+        if cand != d and (imgs := images_in(cand)):
             return f"found {len(imgs)} images in {cand}, but {info.name} is expected in {d}/; move them there"
     return None
 
 def _check_dir(name: str, root=None) -> tuple[Path, list[Path]]:
-    info = _info(name)
+    info = dataset_info(name)
     root = Path(data_root() if root is None else root).absolute()
     d = root / info.rel_path
-    imgs = _images_in(d)
+    imgs = images_in(d)
     if imgs: return d, imgs
     if (msg := _layout_problem(info, root)): raise IdartsError(f"{info.name}: wrong layout: {msg}")
     if d.is_dir():
@@ -121,11 +123,11 @@ def _downloadable(info: DatasetInfo) -> bool:
 def ensure_dataset(name: str, root=None, fetch: bool | None = None) -> Path:
     """The folder of data set `name`, downloaded first (verified, resumable, with a progress bar) when it is missing
     or incomplete and can be downloaded. `fetch=None` means: unless `IDARTS_OFFLINE=1`. A misplaced set is never fetched."""
-    info = _info(name)
+    info = dataset_info(name)
     root = Path(data_root() if root is None else root).absolute()
     d = root / info.rel_path
     if fetch is None: fetch = not offline()
-    n = len(_images_in(d))
+    n = len(images_in(d))
     if n >= info.n_images or not fetch or not _downloadable(info): return d
     if n == 0 and _layout_problem(info, root): return d   # the user's images are somewhere else: say so, do not fetch
     from idarts import download
@@ -135,7 +137,7 @@ def ensure_dataset(name: str, root=None, fetch: bool | None = None) -> Path:
             import fcntl
             fcntl.flock(lock, fcntl.LOCK_EX)
         except ImportError: pass                                    # no fcntl (Windows): no lock
-        n = len(_images_in(d))
+        n = len(images_in(d))
         if n >= info.n_images: return d                             # another process fetched it meanwhile
         print(f"{info.name}: {'missing' if n == 0 else f'{n} of {info.n_images} images'} in {d}; downloading it "
               f"(set IDARTS_OFFLINE=1 to prevent this)")
@@ -146,7 +148,7 @@ def list_images(name: str, root=None, strict: bool = False, fetch: bool | None =
     `IDARTS_OFFLINE=1` or `fetch=False`); a clear `IdartsError` when it is missing or misplaced."""
     ensure_dataset(name, root, fetch)
     d, imgs = _check_dir(name, root)
-    info = _info(name)
+    info = dataset_info(name)
     if len(imgs) != info.n_images:
         msg = f"{info.name}: found {len(imgs)} images in {d}, expected {info.n_images}; {info.how_to_get}"
         if strict: raise IdartsError(msg)
@@ -160,7 +162,7 @@ def data_list_rows(root=None) -> list[dict]:
     rows = []
     for info in DATASETS.values():
         d = root / info.rel_path
-        n = len(_images_in(d))
+        n = len(images_in(d))
         status = 'missing' if not d.is_dir() else ('present' if n == info.n_images else 'incomplete')
         hint = ''
         if status != 'present':
@@ -189,7 +191,8 @@ def _opaque(im, path, drop_to: str):
                           f"background first, e.g. `magick {path.name} -background white -alpha remove -alpha off out.png`")
     return im.convert(drop_to)
 
-def _to_array(im, path) -> np.ndarray:
+def image_to_array(im, path) -> np.ndarray:
+    "A decoded PIL image as uint8 `HxW` or `HxWx3` by the mode rules above; `path` names the image in errors."
     mode = im.mode
     if 'transparency' in im.info and mode in ('P', 'L', 'RGB'):
         im = im.convert('LA' if mode == 'L' else 'RGBA')
@@ -211,7 +214,7 @@ def load_image(path) -> np.ndarray:
                 raise IdartsError(f"{path}: {'16' if '16' in im.mode + raw else '32'}-bit image (mode {im.mode}) is not supported; "
                                   f"convert it to 8 bits per channel first, e.g. `magick {path.name} -depth 8 out.png`")
             im.load()  # decode everything now, so that truncated files fail here
-            return _to_array(im, path)
+            return image_to_array(im, path)
     except IdartsError: raise
     except FileNotFoundError: raise IdartsError(f"{path}: file not found") from None
     except Exception as e:
@@ -460,13 +463,13 @@ def write_lr_set(name: str, scale: int, out, root=None) -> list[Path]:
     return done
 
 # %% ../nbs/01_data.ipynb #53e7f854
-def _expand_paths(paths) -> list[Path]:
+def expand_paths(paths) -> list[Path]:
     "Files stay, folders become their sorted images."
     if isinstance(paths, (str, Path)): paths = [paths]
     out = []
     for p in map(Path, paths):
         if p.is_dir():
-            imgs = _images_in(p)
+            imgs = images_in(p)
             if not imgs: raise IdartsError(f"{p}: folder has no images ({', '.join(IMG_EXTS)})")
             out += imgs
         elif p.exists(): out.append(p)
@@ -476,7 +479,7 @@ def _expand_paths(paths) -> list[Path]:
 def resolve_images(name) -> list[Path]:
     "HR image paths of a registered data set (by name) or of a folder of images (bring your own data)."
     if str(name).lower() in {k.lower() for k in DATASETS}: return list_images(name)
-    if Path(name).is_dir(): return _expand_paths(name)
+    if Path(name).is_dir(): return expand_paths(name)
     raise IdartsError(f"unknown data set {name!r}: not one of {', '.join(DATASETS)} and not a folder of images")
 
 def _augment(a: np.ndarray, hflip, vflip, transpose) -> np.ndarray:
@@ -494,7 +497,7 @@ class PatchDataset(torch.utils.data.Dataset):
     def __init__(self, hr_paths, scale: int, patch_lr: int, length: int | None = None, augment: bool = True,
                  cache_lr: bool = True, to_rgb: bool = True, max_images: int | None = None, skip_small: bool = False):
         self.scale, self.patch_lr, self.augment, self.to_rgb = int(scale), int(patch_lr), augment, to_rgb
-        paths = _expand_paths(hr_paths)[:max_images]
+        paths = expand_paths(hr_paths)[:max_images]
         if not paths: raise IdartsError("PatchDataset: no training images given")
         need = self.patch_lr * self.scale
         self.hr, self.paths, small = [], [], []
@@ -534,7 +537,7 @@ class PatchDataset(torch.utils.data.Dataset):
 # %% ../nbs/01_data.ipynb #6ec9ba62
 def split_images(paths, seed: int, frac: float = 0.5) -> tuple[list[Path], list[Path]]:
     "Seeded split of images (files or folders) into `(a, b)` with about `frac` of them in `a`; both non-empty."
-    paths = sorted(set(_expand_paths(paths)))
+    paths = sorted(set(expand_paths(paths)))
     if len(paths) < 2: raise IdartsError(f"need at least 2 images to split into train/val halves, got {len(paths)}")
     k = min(max(int(round(len(paths) * frac)), 1), len(paths) - 1)
     perm = np.random.default_rng(seed).permutation(len(paths))
