@@ -142,9 +142,9 @@ def _as_array(image) -> tuple:
     "uint8 array of `image` and whether the result should be a PIL image."
     import numpy as np
     from PIL import Image
-    from idarts.data import _to_array, load_image
+    from idarts.data import image_to_array, load_image
     if isinstance(image, (str, Path)): return load_image(image), True
-    if isinstance(image, Image.Image): return _to_array(image, 'image'), True
+    if isinstance(image, Image.Image): return image_to_array(image, 'image'), True
     a = np.asarray(image)
     if a.ndim == 3 and a.shape[2] == 1: a = a[..., 0]
     if a.dtype != np.uint8 or not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)):
@@ -197,7 +197,7 @@ def _export_bytes(net, meta: dict, fmt: str) -> bytes:
 # %% ../nbs/15_api.ipynb #3c46d98e
 def _write_new(path: Path, data: bytes, force: bool):
     "Write `data` to `path`: atomically replacing it with `force`, else only if `path` does not exist (never a race)."
-    from idarts.core import atomic_write_bytes
+    from idarts.core import atomic_write_bytes, current_umask
     if force: return atomic_write_bytes(path, data)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
@@ -205,15 +205,10 @@ def _write_new(path: Path, data: bytes, force: bool):
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.link(tmp, path)    # fails if the name was taken meanwhile
     except FileExistsError: raise _err(f"--out {path}: exists; pass --force to replace it, or choose another file") from None
     finally: os.unlink(tmp)
-
-def _umask() -> int:
-    m = os.umask(0)
-    os.umask(m)
-    return m
 
 # %% ../nbs/15_api.ipynb #9c4246aa
 def export(model, out, format: str | None = None, force: bool = False) -> Path:

@@ -13,9 +13,9 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['IdartsError', 'set_seed', 'get_device', 'rng_state', 'set_rng_state', 'config_dict', 'upgrade_config',
-           'config_from_dict', 'make_config', 'config_hash', 'atomic_write_bytes', 'save_json', 'load_json',
-           'save_checkpoint', 'load_checkpoint', 'JsonlLogger', 'read_jsonl', 'read_log', 'git_commit', 'hardware',
-           'env_info', 'prepare_run_dir']
+           'config_from_dict', 'make_config', 'config_hash', 'current_umask', 'atomic_write_bytes', 'save_json',
+           'load_json', 'save_checkpoint', 'load_checkpoint', 'JsonlLogger', 'read_jsonl', 'read_log', 'git_commit',
+           'hardware', 'env_info', 'prepare_run_dir']
 
 # %% ../nbs/00_core.ipynb #cddf4959
 class IdartsError(Exception):
@@ -124,7 +124,7 @@ def config_hash(cfg) -> str:
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 # %% ../nbs/00_core.ipynb #3dd37610
-def _umask() -> int:
+def current_umask() -> int:
     "The process umask (read without changing it for long)."
     m = os.umask(0o22)
     os.umask(m)
@@ -136,7 +136,7 @@ def atomic_write_bytes(path, data: bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
-        os.fchmod(fd, 0o666 & ~_umask())   # mkstemp makes 0600; a plain open() would give 0666 & ~umask
+        os.fchmod(fd, 0o666 & ~current_umask())   # mkstemp makes 0600; a plain open() would give 0666 & ~umask
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()

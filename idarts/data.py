@@ -5,19 +5,20 @@
 # %% ../nbs/01_data.ipynb #8c06f5c4
 from __future__ import annotations
 import functools, io, math, os, warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageFile
+from PIL import Image
 
 from .core import IdartsError, atomic_write_bytes
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'DATASETS', 'project_root', 'data_root', 'DatasetInfo', 'dataset_dir', 'offline', 'ensure_dataset',
-           'list_images', 'data_list_rows', 'load_image', 'save_image', 'cubic', 'contributions', 'imresize', 'modcrop',
-           'make_lr', 'imresize_torch', 'write_lr_set', 'resolve_images', 'PatchDataset', 'split_images']
+__all__ = ['IMG_EXTS', 'DATASETS', 'project_root', 'data_root', 'DatasetInfo', 'dataset_info', 'images_in', 'dataset_dir',
+           'offline', 'ensure_dataset', 'list_images', 'data_list_rows', 'image_to_array', 'load_image', 'save_image',
+           'cubic', 'contributions', 'imresize', 'modcrop', 'make_lr', 'imresize_torch', 'write_lr_set', 'expand_paths',
+           'resolve_images', 'PatchDataset', 'split_images']
 
 # %% ../nbs/01_data.ipynb #eabc59a3
 def project_root() -> Path | None:
@@ -47,6 +48,7 @@ class DatasetInfo:
     how_to_get: str      # one line for the user
     sources: tuple = ()  # download sources, filled by `idarts.download`
 
+# %% ../nbs/01_data.ipynb #89c542f3
 def _bench(name, n, how=None):
     return DatasetInfo(name, 'benchmark', f'benchmark/{name}/HR', n, ('.png',),
                        how or f'run `idarts data download {name}`')
@@ -54,6 +56,7 @@ def _bench(name, n, how=None):
 def _train(name, n, ext):
     return DatasetInfo(name, 'train', f'train/{name}/HR', n, (ext,), f'run `idarts data download {name}`')
 
+# %% ../nbs/01_data.ipynb #50277ad1
 _DIV2K_URL = 'https://data.vision.ee.ethz.ch/cvl/DIV2K/'
 DATASETS: dict[str, DatasetInfo] = {d.name: d for d in [
     _bench('Set5', 5), _bench('Set14', 14), _bench('B100', 100), _bench('Urban100', 100),
@@ -69,63 +72,71 @@ DATASETS: dict[str, DatasetInfo] = {d.name: d for d in [
 ]}
 
 # %% ../nbs/01_data.ipynb #8e3b1f92
-def _info(name: str) -> DatasetInfo:
+def dataset_info(name: str) -> DatasetInfo:
+    "The registry entry of data set `name` (matched case-insensitively); an `IdartsError` listing the valid names otherwise."
     if name in DATASETS: return DATASETS[name]
     low = {k.lower(): v for k, v in DATASETS.items()}
     if str(name).lower() in low: return low[str(name).lower()]
     raise IdartsError(f"unknown data set {name!r}; valid names: {', '.join(DATASETS)}")
 
-def _images_in(d: Path) -> list[Path]:
+# %% ../nbs/01_data.ipynb #67e2ca96
+def images_in(d: Path) -> list[Path]:
     "Image files directly inside folder `d`, sorted by name."
     if not d.is_dir(): return []
     return sorted(p for p in d.iterdir() if p.suffix.lower() in IMG_EXTS and not p.name.startswith('.') and p.is_file())
 
+# %% ../nbs/01_data.ipynb #f72046df
 def dataset_dir(name: str, root=None, must_exist: bool = False) -> Path:
     "The folder that holds the HR images of data set `name` (checked only when `must_exist`)."
-    d = Path(data_root() if root is None else root).absolute() / _info(name).rel_path
+    d = Path(data_root() if root is None else root).absolute() / dataset_info(name).rel_path
     if must_exist: _check_dir(name, root)
     return d
 
+# %% ../nbs/01_data.ipynb #0d0a33f9
 def _layout_problem(info: DatasetInfo, root: Path) -> str | None:
     "When the expected folder is missing or empty, look where users commonly put the images by mistake."
     d = root / info.rel_path
     if d.is_dir():  # exists but has no images: one level too deep?
         for sub in sorted(p for p in d.iterdir() if p.is_dir()):
-            if (imgs := _images_in(sub)): return f"found {len(imgs)} images in {sub}, expected them directly in {d}/; move them up one level"
+            if (imgs := images_in(sub)): return f"found {len(imgs)} images in {sub}, expected them directly in {d}/; move them up one level"
         return None
     for cand in [d.parent, root / d.name, root / info.name, root / info.name / 'HR', d.parent.parent / d.name,
                  root / ('train' if info.kind == 'benchmark' else 'benchmark') / info.name / 'HR']:
-        if cand != d and (imgs := _images_in(cand)):
+        if cand != d and (imgs := images_in(cand)):
             return f"found {len(imgs)} images in {cand}, but {info.name} is expected in {d}/; move them there"
     return None
 
+# %% ../nbs/01_data.ipynb #ea6544e4
 def _check_dir(name: str, root=None) -> tuple[Path, list[Path]]:
-    info = _info(name)
+    info = dataset_info(name)
     root = Path(data_root() if root is None else root).absolute()
     d = root / info.rel_path
-    imgs = _images_in(d)
+    imgs = images_in(d)
     if imgs: return d, imgs
     if (msg := _layout_problem(info, root)): raise IdartsError(f"{info.name}: wrong layout: {msg}")
     if d.is_dir():
         raise IdartsError(f"{info.name}: no images ({'/'.join(info.exts)}) in {d}, expected {info.n_images}; {info.how_to_get}")
     raise IdartsError(f"{info.name}: not found at {d}; {info.how_to_get}")
 
+# %% ../nbs/01_data.ipynb #849066e7
 def offline() -> bool:
     "True when `IDARTS_OFFLINE` is set (to anything but `0`): nothing is downloaded on demand."
     return os.environ.get('IDARTS_OFFLINE', '').strip() not in ('', '0')
 
+# %% ../nbs/01_data.ipynb #24860026
 def _downloadable(info: DatasetInfo) -> bool:
     from idarts import download
     return info.name in download.ARCHIVES or bool(download.manifest_rows(info.name))
 
+# %% ../nbs/01_data.ipynb #6223e352
 def ensure_dataset(name: str, root=None, fetch: bool | None = None) -> Path:
     """The folder of data set `name`, downloaded first (verified, resumable, with a progress bar) when it is missing
     or incomplete and can be downloaded. `fetch=None` means: unless `IDARTS_OFFLINE=1`. A misplaced set is never fetched."""
-    info = _info(name)
+    info = dataset_info(name)
     root = Path(data_root() if root is None else root).absolute()
     d = root / info.rel_path
     if fetch is None: fetch = not offline()
-    n = len(_images_in(d))
+    n = len(images_in(d))
     if n >= info.n_images or not fetch or not _downloadable(info): return d
     if n == 0 and _layout_problem(info, root): return d   # the user's images are somewhere else: say so, do not fetch
     from idarts import download
@@ -135,18 +146,19 @@ def ensure_dataset(name: str, root=None, fetch: bool | None = None) -> Path:
             import fcntl
             fcntl.flock(lock, fcntl.LOCK_EX)
         except ImportError: pass                                    # no fcntl (Windows): no lock
-        n = len(_images_in(d))
+        n = len(images_in(d))
         if n >= info.n_images: return d                             # another process fetched it meanwhile
         print(f"{info.name}: {'missing' if n == 0 else f'{n} of {info.n_images} images'} in {d}; downloading it "
               f"(set IDARTS_OFFLINE=1 to prevent this)")
         return download.download_dataset(info.name, root=root)
 
+# %% ../nbs/01_data.ipynb #bc3aaf48
 def list_images(name: str, root=None, strict: bool = False, fetch: bool | None = None) -> list[Path]:
     """Sorted HR image paths of data set `name`, downloaded first if missing (see `ensure_dataset`; not with
     `IDARTS_OFFLINE=1` or `fetch=False`); a clear `IdartsError` when it is missing or misplaced."""
     ensure_dataset(name, root, fetch)
     d, imgs = _check_dir(name, root)
-    info = _info(name)
+    info = dataset_info(name)
     if len(imgs) != info.n_images:
         msg = f"{info.name}: found {len(imgs)} images in {d}, expected {info.n_images}; {info.how_to_get}"
         if strict: raise IdartsError(msg)
@@ -160,7 +172,7 @@ def data_list_rows(root=None) -> list[dict]:
     rows = []
     for info in DATASETS.values():
         d = root / info.rel_path
-        n = len(_images_in(d))
+        n = len(images_in(d))
         status = 'missing' if not d.is_dir() else ('present' if n == info.n_images else 'incomplete')
         hint = ''
         if status != 'present':
@@ -179,8 +191,7 @@ def _rawmode(im) -> str:
         return a if isinstance(a, str) else str(a[0]) if a else ''
     except Exception: return ''
 
-_DEEP = {'I', 'F', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'I;16S', 'I;32', 'I;32B', 'I;32L'}
-
+# %% ../nbs/01_data.ipynb #55f62ec8
 def _opaque(im, path, drop_to: str):
     "Drop a fully opaque alpha channel; refuse any transparency."
     a = np.asarray(im.getchannel(im.getbands()[-1]))
@@ -189,7 +200,9 @@ def _opaque(im, path, drop_to: str):
                           f"background first, e.g. `magick {path.name} -background white -alpha remove -alpha off out.png`")
     return im.convert(drop_to)
 
-def _to_array(im, path) -> np.ndarray:
+# %% ../nbs/01_data.ipynb #6b7996af
+def image_to_array(im, path) -> np.ndarray:
+    "A decoded PIL image as uint8 `HxW` or `HxWx3` by the mode rules above; `path` names the image in errors."
     mode = im.mode
     if 'transparency' in im.info and mode in ('P', 'L', 'RGB'):
         im = im.convert('LA' if mode == 'L' else 'RGBA')
@@ -201,6 +214,9 @@ def _to_array(im, path) -> np.ndarray:
     elif mode not in ('L', 'RGB'): im = im.convert('RGB')  # CMYK, YCbCr, LAB, HSV
     return np.array(im, dtype=np.uint8)
 
+# %% ../nbs/01_data.ipynb #c86fccbb
+_DEEP = {'I', 'F', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'I;16S', 'I;32', 'I;32B', 'I;32L'}
+
 def load_image(path) -> np.ndarray:
     "Read an image as uint8 `HxW` (gray) or `HxWx3` (RGB); see the table above for the mode rules."
     path = Path(path)
@@ -211,7 +227,7 @@ def load_image(path) -> np.ndarray:
                 raise IdartsError(f"{path}: {'16' if '16' in im.mode + raw else '32'}-bit image (mode {im.mode}) is not supported; "
                                   f"convert it to 8 bits per channel first, e.g. `magick {path.name} -depth 8 out.png`")
             im.load()  # decode everything now, so that truncated files fail here
-            return _to_array(im, path)
+            return image_to_array(im, path)
     except IdartsError: raise
     except FileNotFoundError: raise IdartsError(f"{path}: file not found") from None
     except Exception as e:
@@ -240,6 +256,7 @@ def cubic(x):
     ax3 = ax2 * ax
     return (1.5 * ax3 - 2.5 * ax2 + 1) * (ax <= 1) + (-0.5 * ax3 + 2.5 * ax2 - 4 * ax + 2) * ((1 < ax) & (ax <= 2))
 
+# %% ../nbs/01_data.ipynb #f600187f
 @functools.lru_cache(maxsize=256)
 def _contributions_raw(in_len: int, out_len: int, scale: float, antialias: bool = True):
     "`(weights, indices)` before mirroring: indices 0-based, possibly outside `0..in_len-1`; all-zero taps dropped."
@@ -261,11 +278,13 @@ def _contributions_raw(in_len: int, out_len: int, scale: float, antialias: bool 
     ind.flags.writeable = False
     return w, ind
 
+# %% ../nbs/01_data.ipynb #502eeb27
 def _mirror(ind: np.ndarray, n: int) -> np.ndarray:
     "MATLAB's symmetric padding of 0-based indices: -1 -> 0, -2 -> 1, n -> n-1, ..."
     aux = np.concatenate([np.arange(n), np.arange(n)[::-1]])
     return aux[np.mod(ind, 2 * n)]
 
+# %% ../nbs/01_data.ipynb #699f3d70
 @functools.lru_cache(maxsize=256)
 def contributions(in_len: int, out_len: int, scale: float, antialias: bool = True):
     "MATLAB's `contributions`: `(weights, indices)`, each `out_len x taps`; indices are 0-based and mirrored."
@@ -288,10 +307,12 @@ def _resize_plan(hw, scale=None, output_shape=None) -> list[tuple]:
     order = sorted(range(2), key=lambda d: scales[d])  # stable sort, like MATLAB's
     return [(d, hw[d], out[d], scales[d]) for d in order]
 
+# %% ../nbs/01_data.ipynb #2557e189
 def _round_u8(a):
     "MATLAB's double -> uint8: round half away from zero, saturate."
     return np.clip(np.floor(a + 0.5), 0, 255).astype(np.uint8)
 
+# %% ../nbs/01_data.ipynb #a3098145
 def _resize_axis(a, axis, w, ind, quantize: bool):
     shape = [1] * a.ndim
     shape[axis] = -1
@@ -299,6 +320,15 @@ def _resize_axis(a, axis, w, ind, quantize: bool):
     for p in range(w.shape[1]):
         out += w[:, p].reshape(shape) * np.take(a, ind[:, p], axis=axis)
     return _round_u8(out) if quantize else out
+
+# %% ../nbs/01_data.ipynb #7f34131e
+def _imresize_numpy(img: np.ndarray, plan: list, antialias: bool, quantize: bool) -> np.ndarray:
+    "The tap-by-tap numpy passes: float images, and the reference the uint8 fast path is tested against."
+    out = img
+    for axis, n, m, s in plan:
+        w, ind = contributions(n, m, s, antialias)
+        out = _resize_axis(out, axis, w, ind, quantize)
+    return out
 
 # %% ../nbs/01_data.ipynb #aee5894c
 def _exact_dtype(w: np.ndarray):
@@ -310,6 +340,7 @@ def _exact_dtype(w: np.ndarray):
             return torch.float32 if bound < 2 ** 23 else torch.float64 if bound < 2 ** 52 else None
     return None
 
+# %% ../nbs/01_data.ipynb #02887d84
 @functools.lru_cache(maxsize=256)
 def _pass_plan(n: int, m: int, scale: float, antialias: bool) -> dict:
     """How one pass `n -> m` runs: mirror-padded source rows `src`, and, when the source rows of every tap are
@@ -329,12 +360,14 @@ def _pass_plan(n: int, m: int, scale: float, antialias: bool) -> dict:
     return dict(src=torch.from_numpy(src), w=torch.from_numpy(w.copy()), jp=torch.from_numpy(jp), period=period,
                 phases=phases, exact=_exact_dtype(w) if period is not None else None)
 
+# %% ../nbs/01_data.ipynb #d47aa4bf
 def _round_store(acc: torch.Tensor, out: torch.Tensor, i0: int, step: int, C: int):
     "MATLAB's uint8 rounding of `acc` (rows `i0, i0+step, ...`) written into `out`, which holds the pass transposed: (W, m, C)."
     acc.add_(0.5).clamp_(0, 255)                          # then truncation: floor(a + 1/2), saturated
     k = acc.shape[0]
     out[:, i0:i0 + step * (k - 1) + 1:step].copy_(acc.view(k, out.shape[0], C).transpose(0, 1))
 
+# %% ../nbs/01_data.ipynb #f8eec3e4
 def _rows_pass_u8(x: torch.Tensor, n: int, m: int, scale: float, antialias: bool, C: int) -> torch.Tensor:
     "One MATLAB pass over the rows of uint8 `x` `(n, W, C)`; returns uint8 `(W, m, C)` (transposed, contiguous)."
     pl = _pass_plan(n, m, scale, antialias)
@@ -383,6 +416,7 @@ def _rows_pass_u8(x: torch.Tensor, n: int, m: int, scale: float, antialias: bool
             _round_store(acc, out, r + k0 * T, T, C)
     return out
 
+# %% ../nbs/01_data.ipynb #617e60a6
 def _imresize_u8(img: np.ndarray, plan: list, antialias: bool) -> np.ndarray:
     "The uint8 `imresize` (see above); `plan` from `_resize_plan`."
     x = torch.from_numpy(np.ascontiguousarray(img))
@@ -396,14 +430,6 @@ def _imresize_u8(img: np.ndarray, plan: list, antialias: bool) -> np.ndarray:
     return out[..., 0] if gray else out
 
 # %% ../nbs/01_data.ipynb #4befe201
-def _imresize_numpy(img: np.ndarray, plan: list, antialias: bool, quantize: bool) -> np.ndarray:
-    "The tap-by-tap numpy passes: float images, and the reference the uint8 fast path is tested against."
-    out = img
-    for axis, n, m, s in plan:
-        w, ind = contributions(n, m, s, antialias)
-        out = _resize_axis(out, axis, w, ind, quantize)
-    return out
-
 def imresize(img: np.ndarray, scale=None, output_shape=None, antialias: bool = True) -> np.ndarray:
     "MATLAB `imresize(img, scale, 'bicubic')` on `HxW` or `HxWxC`; uint8 in -> uint8 out (rounded per pass), float in -> float out."
     img = np.asarray(img)
@@ -414,11 +440,13 @@ def imresize(img: np.ndarray, scale=None, output_shape=None, antialias: bool = T
     if quantize: return _imresize_u8(img, plan, antialias)
     return _imresize_numpy(img, plan, antialias, False).astype(img.dtype, copy=False)
 
+# %% ../nbs/01_data.ipynb #fd751add
 def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
     "Crop height and width down to multiples of `scale` (the top-left part is kept)."
     h, w = img.shape[:2]
     return img[:h - h % scale, :w - w % scale]
 
+# %% ../nbs/01_data.ipynb #6400ddf8
 def make_lr(hr: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
     "`(hr_cropped, lr)`: the HR image cropped to a multiple of `scale` and its MATLAB-bicubic `1/scale` LR image."
     hr = modcrop(hr, scale)
@@ -460,41 +488,45 @@ def write_lr_set(name: str, scale: int, out, root=None) -> list[Path]:
     return done
 
 # %% ../nbs/01_data.ipynb #53e7f854
-def _expand_paths(paths) -> list[Path]:
+def expand_paths(paths) -> list[Path]:
     "Files stay, folders become their sorted images."
     if isinstance(paths, (str, Path)): paths = [paths]
     out = []
     for p in map(Path, paths):
         if p.is_dir():
-            imgs = _images_in(p)
+            imgs = images_in(p)
             if not imgs: raise IdartsError(f"{p}: folder has no images ({', '.join(IMG_EXTS)})")
             out += imgs
         elif p.exists(): out.append(p)
         else: raise IdartsError(f"{p}: file not found")
     return out
 
+# %% ../nbs/01_data.ipynb #e5e6528c
 def resolve_images(name) -> list[Path]:
     "HR image paths of a registered data set (by name) or of a folder of images (bring your own data)."
     if str(name).lower() in {k.lower() for k in DATASETS}: return list_images(name)
-    if Path(name).is_dir(): return _expand_paths(name)
+    if Path(name).is_dir(): return expand_paths(name)
     raise IdartsError(f"unknown data set {name!r}: not one of {', '.join(DATASETS)} and not a folder of images")
 
+# %% ../nbs/01_data.ipynb #778625fb
 def _augment(a: np.ndarray, hflip, vflip, transpose) -> np.ndarray:
     if hflip: a = a[:, ::-1]
     if vflip: a = a[::-1]
     if transpose: a = a.transpose(1, 0, *range(2, a.ndim))
     return a
 
+# %% ../nbs/01_data.ipynb #a47f0ce4
 def _to_tensor(a: np.ndarray) -> torch.Tensor:
     a = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
     return torch.from_numpy(np.ascontiguousarray(a)).float().div_(255)
 
+# %% ../nbs/01_data.ipynb #cdc13a19
 class PatchDataset(torch.utils.data.Dataset):
     "Random aligned `(lr, hr)` training patches (float32, [0,1], `C,P,P` and `C,Ps,Ps`) from HR images in memory."
     def __init__(self, hr_paths, scale: int, patch_lr: int, length: int | None = None, augment: bool = True,
                  cache_lr: bool = True, to_rgb: bool = True, max_images: int | None = None, skip_small: bool = False):
         self.scale, self.patch_lr, self.augment, self.to_rgb = int(scale), int(patch_lr), augment, to_rgb
-        paths = _expand_paths(hr_paths)[:max_images]
+        paths = expand_paths(hr_paths)[:max_images]
         if not paths: raise IdartsError("PatchDataset: no training images given")
         need = self.patch_lr * self.scale
         self.hr, self.paths, small = [], [], []
@@ -534,7 +566,7 @@ class PatchDataset(torch.utils.data.Dataset):
 # %% ../nbs/01_data.ipynb #6ec9ba62
 def split_images(paths, seed: int, frac: float = 0.5) -> tuple[list[Path], list[Path]]:
     "Seeded split of images (files or folders) into `(a, b)` with about `frac` of them in `a`; both non-empty."
-    paths = sorted(set(_expand_paths(paths)))
+    paths = sorted(set(expand_paths(paths)))
     if len(paths) < 2: raise IdartsError(f"need at least 2 images to split into train/val halves, got {len(paths)}")
     k = min(max(int(round(len(paths) * frac)), 1), len(paths) - 1)
     perm = np.random.default_rng(seed).permutation(len(paths))

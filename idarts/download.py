@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .core import IdartsError
-from .data import DATASETS, _info, _images_in, data_root
+from .data import DATASETS, data_root, dataset_info, images_in
 
 # %% auto #0
 __all__ = ['MANIFEST', 'RAW_BASE', 'RAW_REF', 'DIV2K_BASE', 'ARCHIVES', 'PUBLISHED', 'load_manifest', 'manifest_rows',
@@ -33,7 +33,7 @@ def load_manifest(path=None) -> list[dict]:
 # %% ../nbs/01a_download.ipynb #d4957b26
 def manifest_rows(name: str, manifest=None) -> list[dict]:
     "The manifest rows of data set `name`: every file under its folder (for Set5 the HR images and MATLAB LR references)."
-    prefix = str(PurePosixPath(_info(name).rel_path).parent) + '/'
+    prefix = str(PurePosixPath(dataset_info(name).rel_path).parent) + '/'
     return [r for r in (load_manifest() if manifest is None else manifest) if r['path'].startswith(prefix)]
 
 # %% ../nbs/01a_download.ipynb #f0efa3cd
@@ -247,8 +247,8 @@ def _download_archive(info, root: Path, sha256, trust: bool, base_url, progress:
                 os.replace(src, dst)
     finally: shutil.rmtree(tmpd, ignore_errors=True)
     out = root / info.rel_path
-    if len(_images_in(out)) != info.n_images:
-        raise IdartsError(f"{arch}: unpacked {len(_images_in(out))} images into {out}, expected {info.n_images}; "
+    if len(images_in(out)) != info.n_images:
+        raise IdartsError(f"{arch}: unpacked {len(images_in(out))} images into {out}, expected {info.n_images}; "
                           f"the archive is not the official {name}: delete it and its line in {_sums_path(root)}, then retry")
     arch.unlink()
     return out
@@ -260,11 +260,11 @@ def download_dataset(name: str, root=None, sha256: str | None = None, trust: boo
     Manifest sets: per file, verified against `idarts/manifest.tsv`. DIV2K archives: verified against `sha256`
     or the hash recorded in `<root>/DIV2K/SHA256SUMS` or the published one (`PUBLISHED`); `trust=True` accepts and records an
     unknown hash. `base_url` (default `$IDARTS_DOWNLOAD_URL`) points the downloads at a mirror."""
-    info = _info(name)
+    info = dataset_info(name)
     root = Path(data_root() if root is None else root)
     if info.name in ARCHIVES:
         out = root / info.rel_path
-        if len(_images_in(out)) == info.n_images: return out
+        if len(images_in(out)) == info.n_images: return out
         return _download_archive(info, root, sha256, trust, base_url, progress)
     rows = manifest_rows(info.name)
     if not rows: raise IdartsError(f"{info.name}: idarts cannot download it; {info.how_to_get}")

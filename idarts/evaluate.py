@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import IdartsError, _umask, get_device
-from .data import DATASETS, _expand_paths, _info, imresize, list_images, load_image, modcrop
+from .core import IdartsError, current_umask, get_device
+from .data import DATASETS, dataset_info, expand_paths, imresize, list_images, load_image, modcrop
 from .metrics import gray_output
 from .rundir import ensure_dir
 
@@ -178,7 +178,7 @@ def evaluate_sets(method: Method, sets, scales, root=None, per_image: bool = Fal
     try:
         with _torch_threads(1) if pool else nullcontext():
             for st in sets:
-                name = _info(st).name
+                name = dataset_info(st).name
                 score = lambda p: _score_image(method, p, scales)
                 it = pool.map(score, paths[st]) if pool else map(score, paths[st])
                 vals = list(tqdm(it, total=len(paths[st]), desc=f"{method.name} {name} x{'/x'.join(map(str, scales))}",
@@ -263,7 +263,7 @@ def run_eval(model: str, sets=('Set5', 'Set14', 'B100', 'Urban100'), scales=(4,)
     if len(outs) == 2 and outs[0].resolve() == outs[1].resolve(): raise IdartsError(f"--out and --per-image are both {outs[0]}; give two files")
     for o in outs: _check_out_file(o, overwrite)
     for st in sets:
-        if _info(st).kind != 'benchmark': raise IdartsError(f"{st} is a training set; evaluate on benchmark sets: "
+        if dataset_info(st).kind != 'benchmark': raise IdartsError(f"{st} is a training set; evaluate on benchmark sets: "
                                                            f"{', '.join(n for n, d in DATASETS.items() if d.kind == 'benchmark')}")
     method, s = resolve_method(model, None, device=device, self_ensemble=self_ensemble, tile=tile, amp=amp)
     if len(method.scales) == 1 and any(sc != s for sc in scales):
@@ -293,7 +293,7 @@ def write_png(img: np.ndarray, path, rows: int = 64, level: int = 6) -> Path:
     c = 1 if img.ndim == 2 else 3
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, 'wb') as f:
             f.write(b'\x89PNG\r\n\x1a\n')
             _png_chunk(f, b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0 if c == 1 else 2, 0, 0, 0))
@@ -321,7 +321,7 @@ def upscale_files(paths, model, out_dir, scale: int | None = None, tile: int | N
                   amp: str | None = None) -> list[Path]:
     """Upscale image files (or folders of them) with `model` (anything `resolve_method` takes); returns the written paths.
     An input is never written over; an existing output only with `overwrite`; every output is checked before any work."""
-    files = _expand_paths(paths)
+    files = expand_paths(paths)
     if tile is not None and (isinstance(tile, bool) or not isinstance(tile, int) or tile < 1):
         raise IdartsError(f"--tile {tile}: must be a whole number of LR pixels >= 1 (or 0 on the command line: whole image)")
     method, s = resolve_method(model, scale, device=device, self_ensemble=self_ensemble, tile=tile, tile_overlap=tile_overlap, amp=amp)
