@@ -316,6 +316,7 @@ def write_png(img: np.ndarray, path, rows: int = 64, level: int = 6) -> Path:
         raise
     return path
 
+# %% ../nbs/10_evaluate.ipynb #7fa696eb
 def upscale_files(paths, model, out_dir, scale: int | None = None, tile: int | None = 256, self_ensemble: bool = False,
                   device='auto', tile_overlap: int = 32, progress: bool = True, overwrite: bool = False,
                   amp: str | None = None) -> list[Path]:
