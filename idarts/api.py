@@ -124,7 +124,7 @@ def resolve_model(model, device='auto') -> tuple:
         net = _build(state, meta['spec'], str(f))
         meta = dict(meta, scale=int(meta['spec']['scale']), name=meta.get('name', f.stem), path=str(f))
     elif p.exists():
-        from idarts.train import load_model
+        from idarts.sr_net import load_model
         net, meta = load_model(p, 'cpu')
     else:
         raise _err(f"{model}: not a run directory, a checkpoint, a .safetensors file or a named model; "

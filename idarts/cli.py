@@ -9,9 +9,9 @@ from pathlib import Path
 # no idarts.core here: it imports torch, and `idarts --help` must not wait for it (each handler imports what it needs)
 
 # %% auto #0
-__all__ = ['SUBCOMMANDS', 'PROFILES', 'SCALES', 'SPACE_NAMES', 'BENCHMARKS', 'EXPORT_FORMATS', 'HANDLERS', 'parse_overrides',
-           'run_config', 'cmd_data', 'cmd_info', 'cmd_genotypes', 'cmd_search', 'cmd_train', 'cmd_eval', 'cmd_upscale',
-           'cmd_export', 'cmd_reproduce', 'build_parser', 'main']
+__all__ = ['SUBCOMMANDS', 'PROFILES', 'SCALES', 'SPACE_NAMES', 'BENCHMARKS', 'EXPORT_FORMATS', 'GROUPS', 'HANDLERS',
+           'parse_overrides', 'run_config', 'cmd_data', 'cmd_info', 'cmd_genotypes', 'cmd_search', 'cmd_train',
+           'cmd_train_worker', 'cmd_eval', 'cmd_upscale', 'cmd_export', 'cmd_reproduce', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #90b2a007
 def _parse_value(field, text: str):
@@ -134,6 +134,14 @@ def cmd_train(args):
     train(cfg, out, resume=resume, progress=not args.quiet, overwrite=args.overwrite)
     print(f"run dir: {out}")
 
+def cmd_train_worker(args):
+    "One training process from a config file: `python -m idarts.train` (and what torchrun starts)."
+    from idarts.core import config_from_dict, load_json
+    from idarts.train import TrainConfig, train
+    d = load_json(args.config)
+    if isinstance(d, dict) and 'kind' in d and 'config' in d: d = d['config']
+    train(config_from_dict(TrainConfig, d), args.out, resume=args.resume, progress=not args.quiet, overwrite=args.overwrite)
+
 def _ints(s, what='--scales'):
     from idarts.core import IdartsError
     try: return [int(x) for x in s.split(',') if x.strip()]
@@ -157,10 +165,11 @@ def cmd_export(args):
 
 def cmd_reproduce(args):
     from idarts.reproduce import reproduce
-    reproduce(profile=args.profile, force=args.force, stages=args.stages.split(',') if args.stages else None, jobs=args.jobs)
+    reproduce(profile=args.profile, force=args.force, stages=args.stages.split(',') if args.stages else None, root=args.root,
+              jobs=args.jobs, group=args.group, seeds=args.seeds)
 
 # %% ../nbs/11_cli.ipynb #3993239f
-SUBCOMMANDS = ('data', 'info', 'genotypes', 'search', 'train', 'eval', 'upscale', 'export', 'reproduce')
+SUBCOMMANDS = ('data', 'info', 'genotypes', 'search', 'train', 'train-worker', 'eval', 'upscale', 'export', 'reproduce')
 PROFILES = ('smoke', 'cpu', 'paper')
 SCALES = (2, 3, 4)
 # the names of idarts.ops.SPACES and of the benchmark sets of idarts.data.DATASETS, here without importing torch
@@ -169,6 +178,7 @@ SPACE_NAMES = ('original', 'improved', 'improved-pool', 'improved-noid', 'improv
                'improved-nobn', 'original-nopool', 'original-id', 'original-crc', 'original-mean')
 BENCHMARKS = ('Set5', 'Set14', 'B100', 'Urban100', 'Manga109')
 EXPORT_FORMATS = ('pt2', 'onnx', 'safetensors')
+GROUPS = ('paper', 'study', 'all')   # idarts.reproduce.GROUPS
 
 class _Parser(argparse.ArgumentParser):
     "argparse, with a usage error as one line (`idarts: error: <what>; <what to do>`, exit 2) like every other error."
@@ -280,6 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument('--amp', choices=('bf16',), help='bfloat16 autocast (CUDA and CPU)')
     _run_flags(t)
 
+    w = _sub(sub, 'train-worker', 'one training process from a config file (what torchrun starts)',
+             'idarts train-worker --config runs/train/improved/config.json --out runs/train/improved --resume',
+             'One training process from a config file: what `python -m idarts.train` and `torchrun ... -m idarts.train` run.')
+    w.add_argument('--config', required=True, help="a TrainConfig as JSON, or a run's config.json")
+    w.add_argument('--out', required=True, help='run directory')
+    w.add_argument('--resume', action='store_true', help='continue the run in --out from its checkpoint')
+    w.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
+    w.add_argument('--overwrite', action='store_true', help='move an earlier run in --out aside (to <out>.old-<time>) first')
+
     e = _sub(sub, 'eval', 'PSNR/SSIM on benchmark sets with the standard protocol', 'idarts eval --model improved-cpu --sets Set5,Set14 --scales 4')
     e.add_argument('--model', required=True, metavar='MODEL', help=_model_help('bicubic, '))
     e.add_argument('--sets', type=_sets, default='Set5,Set14,B100,Urban100', help=f"comma-separated, from {', '.join(BENCHMARKS)}")
@@ -315,9 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--force', action='store_true', help='rerun stages that are up to date')
     r.add_argument('--stages', help='comma-separated subset of stages (default: all)')
     r.add_argument('--jobs', type=_count(1), help='stages run side by side (default: 2, or 1 on a single core)')
+    r.add_argument('--group', default='paper', choices=GROUPS, help="'paper' (make reproduce), 'study' (make study) or 'all'")
+    r.add_argument('--seeds', type=_count(1), help='search and training seeds per space (default: smoke 2, cpu 3, paper 1)')
+    r.add_argument('--root', default='.', help='the folder that receives runs/, figures/ and tables/')
     return ap
 
 HANDLERS = dict(data=cmd_data, info=cmd_info, genotypes=cmd_genotypes, search=cmd_search, train=cmd_train, eval=cmd_eval,
+                **{'train-worker': cmd_train_worker},
                 upscale=cmd_upscale, export=cmd_export, reproduce=cmd_reproduce)
 
 def main(argv=None) -> int:

@@ -267,25 +267,9 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
     return out
 
 # %% ../nbs/12_reproduce.ipynb #7f1c457b
-def _main(argv=None):
-    import argparse
-    ap = argparse.ArgumentParser(prog='python -m idarts.reproduce', description=reproduce.__doc__)
-    ap.add_argument('--profile', default='cpu')
-    ap.add_argument('--force', action='store_true')
-    ap.add_argument('--stages')
-    ap.add_argument('--root', default='.')
-    ap.add_argument('--jobs', type=int, help='stages run side by side (default: 2, or 1 on a single core)')
-    ap.add_argument('--group', default='paper', choices=GROUPS, help="'paper' (make reproduce), 'study' (make study) or 'all'")
-    ap.add_argument('--seeds', type=int, help='search and training seeds per space (default: smoke 2, cpu 3, paper 1)')
-    a = ap.parse_args(argv)
-    if a.seeds is not None and a.seeds < 1:
-        print("idarts: error: --seeds must be at least 1", file=sys.stderr)
-        return 2
-    try: reproduce(a.profile, force=a.force, stages=a.stages.split(',') if a.stages else None, root=a.root, jobs=a.jobs,
-                   group=a.group, seeds=a.seeds)
-    except IdartsError as e:
-        print(f"idarts: error: {e}", file=sys.stderr)
-        return 2
-    return 0
+def _main(argv=None) -> int:
+    "`python -m idarts.reproduce ARGS`: `idarts reproduce ARGS`."
+    from idarts.cli import main
+    return main(['reproduce', *(sys.argv[1:] if argv is None else argv)])
 
 if __name__ == '__main__' and '__file__' in globals(): sys.exit(_main())  # not when run as a notebook

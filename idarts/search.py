@@ -19,14 +19,16 @@ from .core import (IdartsError, JsonlLogger, config_dict, upgrade_config, get_de
 from .rundir import (SEED, Bool, Choice, Float, Int, RunDir, Str, Tuple, check_finite, config_diff, validate_config)
 from .data import PatchDataset, list_images, split_images
 from .metrics import psnr_torch, quantize
+from .stream import KeyedPatches, PassSchedule, PatchStream
+from .score import score
 from .genotype import Genotype, skip_count, skip_count_dominant
 from .search_net import SearchNetwork
 from .ops import SPACES
 from .architect import Architect, dominant_eigenvalue
 
 # %% auto #0
-__all__ = ['ALPHA_PRESETS', 'SEARCH_RULES', 'SearchConfig', 'alpha_betas', 'check_search_config', 'pass_keys', 'SeededPatches',
-           'PatchStream', 'evaluate_patches', 'search', 'plot_search']
+__all__ = ['ALPHA_PRESETS', 'SEARCH_RULES', 'SearchConfig', 'alpha_betas', 'check_search_config', 'search_stream', 'search',
+           'plot_search']
 
 # %% ../nbs/08_search.ipynb #711e7bbb
 @dataclass
@@ -106,85 +108,17 @@ def check_search_config(cfg: SearchConfig) -> SearchConfig:
     return cfg
 
 # %% ../nbs/08_search.ipynb #86da7c19
-def _stream_seed(seed: int, stream: int, pass_idx: int) -> int:
-    return int(np.random.SeedSequence([seed, stream, pass_idx]).generate_state(1, np.uint64)[0] >> 1)
-
-def pass_keys(n_slots: int, n_images: int, seed: int, stream: int, pass_idx: int) -> list:
-    "The `(image index, sample seed)` keys of one pass, in order."
-    g = torch.Generator().manual_seed(_stream_seed(seed, stream, pass_idx))
-    perm = torch.randperm(n_slots, generator=g)
-    seeds = torch.randint(0, 2**31 - 1, (n_slots,), generator=g)
-    return [(int(i) % n_images, int(s)) for i, s in zip(perm, seeds)]
-
-class SeededPatches(torch.utils.data.Dataset):
-    "`PatchDataset` indexed by `(image, seed)` keys: numpy's global generator is seeded for the sample, then restored."
-    def __init__(self, ds: PatchDataset): self.ds = ds
-    def __len__(self): return len(self.ds)
-    def __getitem__(self, key):
-        i, s = key
-        st = np.random.get_state()
-        np.random.seed(s)
-        try: return self.ds[i]
-        finally: np.random.set_state(st)
-
-class _EndlessBatches(torch.utils.data.Sampler):
-    def __init__(self, stream, pass_idx, pos): self.s, self.p, self.q = stream, pass_idx, pos
-    def __iter__(self):
-        p, q = self.p, self.q
-        while True:
-            keys = self.s.keys(p)
-            for b in range(q, self.s.per_pass): yield keys[b * self.s.batch:(b + 1) * self.s.batch]
-            p, q = p + 1, 0
-
-class PatchStream:
-    "Endless batches of `(lr, hr)` patches whose order is a function of `(seed, stream)` only; state `(pass, pos)`."
-    def __init__(self, ds: PatchDataset, batch: int, patches_per_image: int, seed: int, stream: int, num_workers: int = 0):
-        self.ds, self.batch, self.seed, self.stream, self.num_workers = SeededPatches(ds), batch, seed, stream, num_workers
-        self.n_images = len(ds.hr)
-        self.n_slots = self.n_images * patches_per_image
-        self.per_pass = self.n_slots // batch
-        if self.per_pass < 1:
-            raise IdartsError(f"{self.n_images} images x {patches_per_image} patches is less than one batch of {batch}; "
-                              "use more images, more patches_per_image or a smaller batch")
-        self.pass_idx, self.pos, self._it, self._cache = 0, 0, None, {}
-
-    def keys(self, p: int) -> list:
-        if p not in self._cache: self._cache = {p: pass_keys(self.n_slots, self.n_images, self.seed, self.stream, p)}
-        return self._cache[p]
-
-    def _loader(self):
-        return iter(torch.utils.data.DataLoader(self.ds, batch_sampler=_EndlessBatches(self, self.pass_idx, self.pos),
-                                                num_workers=self.num_workers))
-    def __iter__(self): return self
-    def __next__(self):
-        if self._it is None: self._it = self._loader()
-        b = next(self._it)
-        self.pos += 1
-        if self.pos == self.per_pass: self.pass_idx, self.pos = self.pass_idx + 1, 0
-        return b
-
-    def state_dict(self) -> dict: return dict(pass_idx=self.pass_idx, pos=self.pos)
-    def load_state_dict(self, d: dict): self.pass_idx, self.pos, self._it = int(d['pass_idx']), int(d['pos']), None
+def search_stream(ds: PatchDataset, cfg: SearchConfig, stream: int) -> PatchStream:
+    "Stream `stream` of a search over `ds`: `patches_per_image` seeded slots per image and pass, `batch` at a time, endless."
+    n = len(ds.hr)
+    sched = PassSchedule(n, n * cfg.patches_per_image, cfg.seed, stream, cfg.batch)
+    return PatchStream(KeyedPatches(ds, sched), num_workers=cfg.num_workers)
 
 # %% ../nbs/08_search.ipynb #88fde6a6
 def _batch_psnr(sr, hr, scale) -> torch.Tensor:
     "Per-image Y PSNR of [0,1] batches, SR quantised to 8 bits, `scale` pixels shaved (float32 on MPS, which lacks float64)."
     dt = torch.float32 if sr.device.type == 'mps' else torch.float64
     return psnr_torch(quantize(sr.detach().float()), (hr.float() * 255.).round(), border=scale, dtype=dt)
-
-@torch.no_grad()
-def evaluate_patches(model, batches, scale) -> tuple[float, float]:
-    "Mean L1 loss and mean Y PSNR of `model` on a list of `(lr, hr)` batches."
-    was = model.training
-    model.train(False)
-    tot_l, tot_p, n = 0., 0., 0
-    for lr, hr in batches:
-        sr = model(lr)
-        tot_l += F.l1_loss(sr, hr, reduction='sum').item() / sr[0].numel()
-        tot_p += _batch_psnr(sr, hr, scale).sum().item()
-        n += len(lr)
-    model.train(was)
-    return tot_l / n, tot_p / n
 
 def _hessian_eig(model, eval_batches, n: int, iters: int) -> float | None:
     "The dominant alpha-Hessian eigenvalue of the val L1 loss on the first `n` fixed eval patches (None when `iters` is 0)."
@@ -198,7 +132,7 @@ def _hessian_eig(model, eval_batches, n: int, iters: int) -> float | None:
 def _epoch_record(model, epoch, eval_batches, cfg) -> dict:
     a = model.alpha_normal.detach().cpu()
     g = model.genotype()
-    vl, vp = evaluate_patches(model, eval_batches, cfg.scale)
+    vl, vp = score(model, eval_batches, cfg.scale, metrics=('l1', 'psnr'))
     return dict(epoch=epoch, genotype=g.to_dict(), alphas=F.softmax(a, -1).tolist(), skip_count=skip_count(g),
                 skip_count_dominant=skip_count_dominant(a, model.primitives, among='edges'), val_loss=vl, val_psnr=vp,
                 hessian_eig=_hessian_eig(model, eval_batches, cfg.hessian_patches, cfg.hessian_iters))
@@ -230,10 +164,11 @@ def _search_setup(cfg: SearchConfig, out: Path, resume: bool) -> SimpleNamespace
     trn_paths, val_paths = split_images(paths, cfg.seed)
     trn_ds = PatchDataset(trn_paths, cfg.scale, cfg.patch_hr // cfg.scale, augment=True, skip_small=True)
     val_ds = PatchDataset(val_paths, cfg.scale, cfg.patch_hr // cfg.scale, augment=True, skip_small=True)
-    trn = PatchStream(trn_ds, cfg.batch, cfg.patches_per_image, cfg.seed, stream=0, num_workers=cfg.num_workers)
-    val = PatchStream(val_ds, cfg.batch, cfg.patches_per_image, cfg.seed, stream=1, num_workers=cfg.num_workers)
-    keys = pass_keys(max(cfg.eval_patches, val.n_images), val.n_images, cfg.seed, 2, 0)[:cfg.eval_patches]
-    items = [SeededPatches(val_ds)[k] for k in keys]
+    trn = search_stream(trn_ds, cfg, 0)
+    val = search_stream(val_ds, cfg, 1)
+    n_val = len(val_ds.hr)
+    fixed = KeyedPatches(val_ds, PassSchedule(n_val, max(cfg.eval_patches, n_val), cfg.seed, 2))
+    items = [fixed[i] for i in range(cfg.eval_patches)]
     eval_batches = [_to([torch.stack([it[j] for it in items[i:i + cfg.batch]]) for j in (0, 1)], dev)
                     for i in range(0, len(items), cfg.batch)]
 
@@ -243,7 +178,7 @@ def _search_setup(cfg: SearchConfig, out: Path, resume: bool) -> SimpleNamespace
     arch = Architect(model, cfg.w_momentum, cfg.w_weight_decay, a_lr=cfg.a_lr, a_betas=alpha_betas(cfg),
                      a_weight_decay=cfg.a_weight_decay, order=cfg.order)
     st = SimpleNamespace(cfg=cfg, out=out, ckpt_path=ckpt_path, dev=dev, trn=trn, val=val, eval_batches=eval_batches,
-                         steps=cfg.steps_per_epoch or trn.per_pass, model=model, w_optim=w_optim, sched=sched, arch=arch,
+                         steps=cfg.steps_per_epoch or trn.schedule.per_pass, model=model, w_optim=w_optim, sched=sched, arch=arch,
                          log=JsonlLogger(log_path), start=0)
     if ckpt is not None:
         model.load_state_dict(ckpt['model'])

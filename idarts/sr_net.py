@@ -12,14 +12,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .core import IdartsError, load_json
+from .core import IdartsError, get_device, load_checkpoint, load_json
 from .ops import get_space, make_op
 from .genotype import Genotype
 from .body import N_NODES, CellNetwork, SRModel, preprocessor, reduce_nodes, upsampler
 
 # %% auto #0
 __all__ = ['ARCHS', 'FixedCell', 'as_genotype', 'SRNetwork', 'ResBlock', 'EDSR', 'edsr_baseline', 'model_spec', 'build_model',
-           'count_params', 'count_macs', 'complexity_line', 'info_report']
+           'describe_spec', 'load_model', 'count_params', 'count_macs', 'complexity_line', 'info_report']
 
 # %% ../nbs/07_sr_net.ipynb #85ef4e77
 class FixedCell(nn.Module):
@@ -121,6 +121,41 @@ def build_model(spec: dict, source: str = 'model spec', checkpointing: str = 'no
         return SRNetwork(g, C=spec.get('channels', 256), cells=spec.get('cells', 20), scale=spec.get('scale', 4),
                          n_colors=spec.get('n_colors', 3), checkpointing=checkpointing)
     return EDSR(s['cells'], s['channels'], s['res_scale'], s['scale'], s['n_colors'], checkpointing=checkpointing)
+
+# %% ../nbs/07_sr_net.ipynb #1d15298b
+def describe_spec(spec: dict) -> str:
+    "A spec in one line: arch, space, cells, channels, scale."
+    if not isinstance(spec, dict): return repr(spec)
+    g = spec.get('genotype')
+    sp = f" space={g.get('space')}" if isinstance(g, dict) else ''
+    return f"{spec.get('arch')}{sp} cells={spec.get('cells')} channels={spec.get('channels')} x{spec.get('scale')}"
+
+# %% ../nbs/07_sr_net.ipynb #9f445e4b
+def _model_file(path: Path) -> Path:
+    if path.is_dir():
+        for n in ('model.pt', 'checkpoint.pt'):
+            if (path / n).exists(): return path / n
+        raise IdartsError(f"{path}: no model.pt or checkpoint.pt here; train into it first (idarts train --out {path})")
+    if not path.exists(): raise IdartsError(f"{path}: not found; give a training run directory or its model.pt")
+    return path
+
+def load_model(path, device='auto', spec: dict | None = None) -> tuple[nn.Module, dict]:
+    "`(model, meta)` from a run dir or `.pt` file; `meta` has 'scale', 'name', 'spec', 'config', 'epoch', 'path'. `spec` overrides the stored one."
+    path = Path(path)
+    f = _model_file(path)
+    ck = load_checkpoint(f)
+    if not isinstance(ck, dict) or 'model' not in ck or ('spec' not in ck and spec is None):
+        raise IdartsError(f"{f}: not an idarts model (no weights and spec); give a run dir or model.pt written by idarts train")
+    spec = spec if spec is not None else ck['spec']
+    model = build_model(spec)
+    try: model.load_state_dict(ck['model'])
+    except RuntimeError as e:
+        why = ' '.join(str(e).split())[:160]
+        raise IdartsError(f"{f}: its weights do not fit the network {describe_spec(spec)} (the file holds another architecture: {why}); "
+                          f"load it with its own spec") from None
+    name = path.name if path.is_dir() else (f.parent.name if f.name in ('model.pt', 'checkpoint.pt') else f.stem)
+    meta = dict(scale=int(spec['scale']), name=name, spec=spec, config=ck.get('config'), epoch=ck.get('epoch'), path=str(f))
+    return model.to(get_device(device)).eval(), meta
 
 # %% ../nbs/07_sr_net.ipynb #e658bf7f
 def count_params(model: nn.Module) -> int:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_train.ipynb #93d8b2e9
 from __future__ import annotations
-import argparse, functools, json, math, os, random, sys, time, warnings
+import json, math, os, sys, time, warnings
 from types import SimpleNamespace
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +22,13 @@ from .core import (IdartsError, JsonlLogger, config_dict, config_from_dict, upgr
 from .rundir import SEED, Bool, Choice, Float, Int, RunDir, Str, Tuple, check_finite, config_diff, validate_config
 from .genotype import Genotype
 from .data import PatchDataset, load_image, make_lr, resolve_images
-from .metrics import gray_output, psnr_torch, quantize, ssim_torch
-from .sr_net import build_model, count_params, model_spec
+from .stream import KeyedPatches, PatchStream, StepSchedule
+from .score import score
+from .sr_net import build_model, count_params, describe_spec, load_model, model_spec   # load_model: re-exported
 
 # %% auto #0
-__all__ = ['LOSSES', 'ARCHS', 'TRAIN_RULES', 'TrainConfig', 'check_config', 'config_spec', 'StepPatches', 'GlobalBatchSampler',
-           'train_dataset', 'load_val', 'validate', 'DistBatchNorm2d', 'sync_batchnorm', 'check_resume', 'train',
-           'load_model', 'plot_training', 'main']
+__all__ = ['LOSSES', 'ARCHS', 'TRAIN_RULES', 'TrainConfig', 'check_config', 'config_spec', 'train_dataset', 'load_val',
+           'validate', 'DistBatchNorm2d', 'sync_batchnorm', 'check_resume', 'train', 'plot_training', 'main']
 
 # %% ../nbs/09_train.ipynb #6bed94f6
 @dataclass
@@ -104,41 +104,6 @@ def config_spec(cfg: TrainConfig) -> dict:
     else: spec = model_spec(cfg.arch, scale=cfg.scale)
     return json.loads(json.dumps(spec))  # plain lists and dicts, as they come back from a checkpoint
 
-# %% ../nbs/09_train.ipynb #9b8f3efa
-@functools.lru_cache(maxsize=4)
-def _perm(seed: int, p: int, n: int) -> np.ndarray:
-    return np.random.default_rng([seed, p]).permutation(n)
-
-class StepPatches(torch.utils.data.Dataset):
-    "Sample `q` of the global training stream: a pure function of `(seed, q)` (see above)."
-    def __init__(self, ds: PatchDataset, seed: int): self.ds, self.seed = ds, int(seed)
-    def __len__(self): return 2 ** 62
-    def image_of(self, q: int) -> int:
-        n = len(self.ds.hr)
-        return int(_perm(self.seed, q // n, n)[q % n])
-    def __getitem__(self, q: int):
-        k, st_np, st_py = self.image_of(q), np.random.get_state(), random.getstate()
-        with torch.random.fork_rng(devices=[]):
-            np.random.seed([self.seed, q % 2 ** 32, q // 2 ** 32])
-            random.seed(q * 1000003 + self.seed)
-            torch.manual_seed(q ^ self.seed)
-            try: return self.ds[k]
-            finally:
-                np.random.set_state(st_np)
-                random.setstate(st_py)
-
-class GlobalBatchSampler(torch.utils.data.Sampler):
-    "This rank's sample indices of global batches `start .. stop-1` (batch `B` split over `world` ranks)."
-    def __init__(self, batch: int, start: int, stop: int, rank: int = 0, world: int = 1):
-        if batch % world: raise IdartsError(f"the global batch {batch} does not split over {world} processes; use a multiple of {world}")
-        self.batch, self.start, self.stop, self.rank, self.world = batch, start, stop, rank, world
-    def __len__(self): return max(0, self.stop - self.start)
-    def __iter__(self):
-        per = self.batch // self.world
-        for g in range(self.start, self.stop):
-            b = g * self.batch + self.rank * per
-            yield list(range(b, b + per))
-
 # %% ../nbs/09_train.ipynb #29e1ddce
 def _big_enough(paths, side: int) -> list[Path]:
     from PIL import Image
@@ -153,11 +118,11 @@ def _big_enough(paths, side: int) -> list[Path]:
     if not keep: raise IdartsError(f"no training image is as large as the HR patch {side}x{side}; use a smaller patch_hr")
     return keep
 
-def train_dataset(cfg: TrainConfig) -> StepPatches:
-    "The deterministic training stream of `cfg`."
+def train_dataset(cfg: TrainConfig) -> KeyedPatches:
+    "The deterministic training samples of `cfg`: sample `q` is a pure function of `(seed, q)`."
     paths = [p for name in cfg.data for p in resolve_images(name)][:cfg.n_images]
     ds = PatchDataset(_big_enough(paths, cfg.patch_hr), cfg.scale, cfg.patch_hr // cfg.scale, augment=True, cache_lr=cfg.cache_lr)
-    return StepPatches(ds, cfg.seed)
+    return KeyedPatches(ds, StepSchedule(len(ds.hr), cfg.seed, cfg.batch))
 
 # %% ../nbs/09_train.ipynb #b5a933df
 def load_val(cfg: TrainConfig) -> list:
@@ -170,25 +135,11 @@ def load_val(cfg: TrainConfig) -> list:
         out.append((l.expand(-1, 3, -1, -1).contiguous() if l.shape[1] == 1 else l, t(hr)))
     return out
 
-@torch.no_grad()
+# %% ../nbs/09_train.ipynb #86fb9fcd
 def validate(model: nn.Module, val: list, scale: int, device=None, amp_bf16: bool = False,
              channels_last: bool = False) -> tuple[float, float]:
-    "Mean (PSNR, SSIM) of `model` over `val` (from `load_val`), Y channel, `scale` pixels shaved."
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    was = model.training
-    model.eval()
-    ps, ss = [], []
-    mf = torch.channels_last if channels_last else torch.contiguous_format
-    for lr, hr in val:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp_bf16):
-            sr = model(lr.to(device, memory_format=mf))
-        sr = sr.float()
-        if hr.shape[1] == 1: sr = gray_output(sr)
-        sr, hr = quantize(sr), hr.to(device)
-        ps.append(float(psnr_torch(sr, hr, border=scale)[0]))
-        ss.append(float(ssim_torch(sr, hr, border=scale)[0]))
-    model.train(was)
-    return float(np.mean(ps)), float(np.mean(ss))
+    "Mean (PSNR, SSIM) of `model` over `val` (from `load_val`), Y channel, `scale` pixels shaved: `idarts.score.score`."
+    return score(model, val, scale, ('psnr', 'ssim'), hr_max=255., device=device, amp_bf16=amp_bf16, channels_last=channels_last)
 
 # %% ../nbs/09_train.ipynb #f712984a
 def _dist_setup(cfg: TrainConfig):
@@ -253,19 +204,13 @@ def sync_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
 # %% ../nbs/09_train.ipynb #9eccfe52
 _FREE = ('epochs', 'num_workers', 'device', 'val_every', 'profile', 'genotype')
 
-def _describe(spec: dict) -> str:
-    if not isinstance(spec, dict): return repr(spec)
-    g = spec.get('genotype')
-    sp = f" space={g.get('space')}" if isinstance(g, dict) else ''
-    return f"{spec.get('arch')}{sp} cells={spec.get('cells')} channels={spec.get('channels')} x{spec.get('scale')}"
-
 def check_resume(ck: dict, cfg: TrainConfig, spec: dict, path):
     "Raise `IdartsError` naming `path` unless checkpoint `ck` continues the run of `cfg` with network `spec`."
     if not isinstance(ck, dict) or 'spec' not in ck or 'config' not in ck:
         raise IdartsError(f"{path}: not an idarts training checkpoint; choose another --out")
     if ck['spec'] != spec:
-        raise IdartsError(f"{path}: checkpoint holds a different network ({_describe(ck['spec'])}) than this config "
-                          f"({_describe(spec)}); resume with the same genotype/cells/channels/scale or use another --out")
+        raise IdartsError(f"{path}: checkpoint holds a different network ({describe_spec(ck['spec'])}) than this config "
+                          f"({describe_spec(spec)}); resume with the same genotype/cells/channels/scale or use another --out")
     a, b = upgrade_config(TrainConfig, ck['config']), config_dict(cfg)   # old field names upgraded
     diff = config_diff(a, b, _FREE)
     if diff:
@@ -328,11 +273,10 @@ def _train_setup(cfg, out, resume, rank, world, device) -> SimpleNamespace:
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None)
     ipe, total = cfg.iters_per_epoch, cfg.epochs * cfg.iters_per_epoch
-    loader = torch.utils.data.DataLoader(data, batch_sampler=GlobalBatchSampler(cfg.batch, start * ipe, total, rank, world),
-                                         num_workers=cfg.num_workers, pin_memory=device.type == 'cuda',
-                                         persistent_workers=cfg.num_workers > 0)
+    batches = PatchStream(data, start * ipe, total, rank, world, num_workers=cfg.num_workers, pin_memory=device.type == 'cuda',
+                          persistent_workers=cfg.num_workers > 0).open()
     return SimpleNamespace(cfg=cfg, out=out, ck_path=ck_path, rank=rank, world=world, device=device, spec=spec, model=model,
-                           net=net, opt=opt, sched=sched, val=val, logger=logger, mf=mf, start=start, batches=iter(loader),
+                           net=net, opt=opt, sched=sched, val=val, logger=logger, mf=mf, start=start, batches=batches,
                            loss_fn=LOSSES[cfg.loss])
 
 def _train_epoch(st, epoch: int, bar, last_good: int | None) -> dict:
@@ -396,33 +340,6 @@ def _train(cfg, out, resume, progress, rank, world, device):
     if world > 1: dist.barrier()
     return out
 
-# %% ../nbs/09_train.ipynb #74e7acc6
-def _model_file(path: Path) -> Path:
-    if path.is_dir():
-        for n in ('model.pt', 'checkpoint.pt'):
-            if (path / n).exists(): return path / n
-        raise IdartsError(f"{path}: no model.pt or checkpoint.pt here; train into it first (idarts train --out {path})")
-    if not path.exists(): raise IdartsError(f"{path}: not found; give a training run directory or its model.pt")
-    return path
-
-def load_model(path, device='auto', spec: dict | None = None) -> tuple[nn.Module, dict]:
-    "`(model, meta)` from a run dir or `.pt` file; `meta` has 'scale', 'name', 'spec', 'config', 'epoch', 'path'. `spec` overrides the stored one."
-    path = Path(path)
-    f = _model_file(path)
-    ck = load_checkpoint(f)
-    if not isinstance(ck, dict) or 'model' not in ck or ('spec' not in ck and spec is None):
-        raise IdartsError(f"{f}: not an idarts model (no weights and spec); give a run dir or model.pt written by idarts train")
-    spec = spec if spec is not None else ck['spec']
-    model = build_model(spec)
-    try: model.load_state_dict(ck['model'])
-    except RuntimeError as e:
-        why = ' '.join(str(e).split())[:160]
-        raise IdartsError(f"{f}: its weights do not fit the network {_describe(spec)} (the file holds another architecture: {why}); "
-                          f"load it with its own spec") from None
-    name = path.name if path.is_dir() else (f.parent.name if f.name in ('model.pt', 'checkpoint.pt') else f.stem)
-    meta = dict(scale=int(spec['scale']), name=name, spec=spec, config=ck.get('config'), epoch=ck.get('epoch'), path=str(f))
-    return model.to(get_device(device)).eval(), meta
-
 # %% ../nbs/09_train.ipynb #522ead8d
 def plot_training(logs, labels=None, figsize=None):
     "Fig. 7: per network (a column), the loss (top) and validation PSNR (bottom) against epochs; `logs`: run dirs, log.jsonl paths or record lists."
@@ -444,22 +361,8 @@ def plot_training(logs, labels=None, figsize=None):
 
 # %% ../nbs/09_train.ipynb #06c6361d
 def main(argv=None) -> int:
-    "Entry point of `python -m idarts.train` (and of `torchrun ... -m idarts.train`)."
-    ap = argparse.ArgumentParser(prog='python -m idarts.train', description='Train an SR network (torchrun-ready).')
-    ap.add_argument('--config', required=True, help="a TrainConfig as JSON, or a run's config.json")
-    ap.add_argument('--out', required=True, help='run directory')
-    ap.add_argument('--resume', action='store_true', help='continue the run in --out from its checkpoint')
-    ap.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
-    ap.add_argument('--overwrite', action='store_true', help='move an earlier run in --out aside (to <out>.old-<time>) first')
-    args = ap.parse_args(argv)
-    try:
-        d = load_json(args.config)
-        if isinstance(d, dict) and 'kind' in d and 'config' in d: d = d['config']
-        train(config_from_dict(TrainConfig, d), args.out, resume=args.resume, progress=not args.quiet,
-              overwrite=args.overwrite)
-    except IdartsError as e:
-        print(f"idarts: error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    "Entry point of `python -m idarts.train` (and of `torchrun ... -m idarts.train`): `idarts train-worker ARGS`."
+    from idarts.cli import main as cli_main
+    return cli_main(['train-worker', *(sys.argv[1:] if argv is None else argv)])
 
 if __name__ == '__main__' and getattr(globals().get('__spec__'), 'name', None) == 'idarts.train': sys.exit(main())

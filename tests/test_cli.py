@@ -72,3 +72,16 @@ def test_upscale_bad_inputs(tmp_path):
     one_line_error(idarts('upscale', str(bad), '--model', 'bicubic', '--out', str(tmp_path/'o'), ok=False), 'broken.png')
     one_line_error(idarts('upscale', str(tmp_path/'nothere.png'), '--model', 'bicubic', '--out', str(tmp_path/'o'), ok=False), 'nothere.png')
     one_line_error(idarts('eval', '--model', str(tmp_path/'no_run'), '--sets', 'Set5', ok=False), 'no_run')
+
+
+def test_module_entry_points_parse_in_the_cli(tmp_path):
+    "`python -m idarts.reproduce` is `idarts reproduce`, `python -m idarts.train` is `idarts train-worker`: one parser, one-line errors."
+    e = {**os.environ, 'IDARTS_DATA': DATA, 'OMP_NUM_THREADS': '1'}
+    run = lambda mod, *a: subprocess.run([sys.executable, '-m', mod, *a], capture_output=True, text=True, env=e, timeout=300)
+    one_line_error(run('idarts.reproduce', '--seeds', '0'), '--seeds', 'idarts reproduce --help')
+    one_line_error(run('idarts.reproduce', '--group', 'nope'), 'nope')
+    one_line_error(run('idarts.train', '--out', str(tmp_path/'r')), '--config', 'idarts train-worker --help')
+    one_line_error(run('idarts.train', '--config', str(tmp_path/'none.json'), '--out', str(tmp_path/'r')), 'none.json')
+    h = run('idarts.reproduce', '--help').stdout
+    assert all(f in h for f in ('--group', '--seeds', '--root', '--jobs', '--stages')), h
+    assert '--resume' in run('idarts.train', '--help').stdout
