@@ -5,9 +5,9 @@
 # %% ../nbs/12_reproduce.ipynb #ea63d9d1
 from __future__ import annotations
 import hashlib, json, os, re, shutil, sys, time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from .core import IdartsError, atomic_write_bytes, config_hash, env_info, git_commit, hardware, load_json, read_jsonl, save_json
+from .core import IdartsError, atomic_write_bytes, config_hash, env_info, load_json, read_jsonl, save_json
 
 # %% auto #0
 __all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'METHODS', 'ABLATION', 'GROUPS', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash',
@@ -221,7 +221,7 @@ def start_or_resume(out, cfg) -> bool:
     return False
 
 # %% ../nbs/12_reproduce.ipynb #8a674450
-from .paper import CITED, PAPER_TABLE2, TABLE2_SETS  # the paper's numbers live in 00b_paper
+from .paper import TABLE2_SETS  # the paper's numbers live in 00b_paper
 EVAL_SETS = dict(smoke=('Set5',), cpu=TABLE2_SETS, paper=TABLE2_SETS)
 
 # %% ../nbs/12_reproduce.ipynb #05cc7b33

@@ -4,18 +4,17 @@
 
 # %% ../nbs/08_search.ipynb #4f1b5675
 from __future__ import annotations
-import math, time
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .core import (IdartsError, JsonlLogger, config_dict, upgrade_config, get_device, hardware, load_checkpoint, load_json,
-                         make_config, prepare_run_dir, read_log, rng_state, save_checkpoint, set_rng_state, set_seed)
+from .core import (IdartsError, JsonlLogger, config_dict, upgrade_config, get_device, load_checkpoint, load_json, 
+                         prepare_run_dir, read_log, rng_state, save_checkpoint, set_rng_state, set_seed)
 from .rundir import (SEED, Bool, Choice, Float, Int, RunDir, Str, Tuple, check_finite, config_diff, validate_config)
 from .data import PatchDataset, list_images, split_images
 from .metrics import psnr_torch, quantize

@@ -8,11 +8,10 @@ from itertools import chain
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .core import IdartsError, get_device, load_checkpoint, load_json
+from .core import IdartsError, get_device, load_checkpoint
 from .ops import get_space, make_op
 from .genotype import Genotype
 from .body import N_NODES, CellNetwork, SRModel, preprocessor, reduce_nodes, upsampler

@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .core import (IdartsError, JsonlLogger, config_dict, config_from_dict, upgrade_config, get_device, load_checkpoint, load_json,
-                   make_config, prepare_run_dir, read_log, rng_state, save_checkpoint, set_rng_state, set_seed)
+from .core import (IdartsError, JsonlLogger, config_dict, upgrade_config, get_device, load_checkpoint, 
+                   prepare_run_dir, read_log, rng_state, save_checkpoint, set_rng_state, set_seed)
 from .rundir import SEED, Bool, Choice, Float, Int, RunDir, Str, Tuple, check_finite, config_diff, validate_config
 from .genotype import Genotype
 from .data import PatchDataset, load_image, make_lr, resolve_images
