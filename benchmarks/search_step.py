@@ -16,6 +16,17 @@ best round of each variant is reported (the machine is shared; the minimum is th
 
     python benchmarks/search_step.py [--steps 3] [--warmup 1] [--rounds 2] [--threads 1] [--device cpu]
                                      [--spaces original improved] [--fd central forward]
+
+Measured 2026-12-01 on the shared 2-core AMD EPYC, one thread (`--steps 2 --rounds 2`, `--rounds 3` for
+improved; load from other jobs, so seconds move by 2x between runs, ratios within one run less):
+second/first order 2.63 (original), 2.85 (improved) with `fd=central`; 2.10 and 2.36 with `fd=forward`
+(FLOPs: 2.62 -> 2.24 in both spaces). Effective rate 10-14 GFLOP/s = 12-22% of the matmul peak
+(62-93 GFLOP/s): depthwise convolutions, whose backward runs 10x slower than their forward in oneDNN.
+Tried and not kept (ratios eager/variant, same process): fusing the 4 conv branches of a mixed op
+(pointwise convs as one grouped or block-diagonal 1x1 conv, the softmax weights folded into the last
+1x1 conv): 0.74-0.87x fwd+bwd; polyphase (space-to-batch) instead of dilated depthwise convs: 0.54-0.72x;
+depthwise backward as a forward conv with the flipped kernel (custom autograd.Function): 0.92x first,
+0.95x second order; torch.compile of the supernet: 0.81x (benchmarks/compile_supernet.py).
 """
 import argparse, time
 import torch
