@@ -19,8 +19,9 @@ best round of each variant is reported (the machine is shared; the minimum is th
 
 Measured 2026-12-01 on the shared 2-core AMD EPYC, one thread (`--steps 2 --rounds 2`, `--rounds 3` for
 improved; load from other jobs, so seconds move by 2x between runs, ratios within one run less):
-second/first order 2.63 (original), 2.85 (improved) with `fd=central`; 2.10 and 2.36 with `fd=forward`
-(FLOPs: 2.62 -> 2.24 in both spaces). Effective rate 10-14 GFLOP/s = 12-22% of the matmul peak
+second/first order 2.63-2.77 (original), 2.74-2.85 (improved) with `fd=central`; 2.10-2.50 and
+2.36-2.44 with `fd=forward` (two runs; FLOPs: 2.62 -> 2.24 in both spaces), i.e. the forward difference
+makes the second-order step 1.11-1.26x faster but does not reliably reach the 2.2x target. Effective rate 10-14 GFLOP/s = 12-22% of the matmul peak
 (62-93 GFLOP/s): depthwise convolutions, whose backward runs 10x slower than their forward in oneDNN.
 Tried and not kept (ratios eager/variant, same process): fusing the 4 conv branches of a mixed op
 (pointwise convs as one grouped or block-diagonal 1x1 conv, the softmax weights folded into the last

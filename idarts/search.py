@@ -70,7 +70,6 @@ class SearchConfig:
     device: str = 'auto'
     num_workers: int = 0
     deterministic: bool = False
-    hvp_fd: str = 'central'  # second order: DARTS' central difference, or 'forward' (one pass fewer; see 06_architect)
 
 ALPHA_PRESETS = {'paper': None, 'darts': (0.5, 0.999)}
 
@@ -95,7 +94,7 @@ SEARCH_RULES = dict(
     grad_clip=Float(0, lo_open=True), a_lr=Float(0, lo_open=True), a_betas=Tuple(Float(0, 1, hi_open=True), n=2),
     a_weight_decay=Float(0), alpha_preset=Choice('paper', 'darts'), eval_patches=Int(1), hessian_iters=Int(0),
     hessian_patches=Int(0), checkpointing=Choice('none', 'cell', 'mixedop'), device=Str(), num_workers=Int(0),
-    deterministic=Bool(), hvp_fd=Choice('central', 'forward'))
+    deterministic=Bool())
 
 def check_search_config(cfg: SearchConfig) -> SearchConfig:
     "Raise a one-line `IdartsError` unless every field of `cfg` has its declared type and range (before any work starts)."
@@ -242,7 +241,7 @@ def _search_setup(cfg: SearchConfig, out: Path, resume: bool) -> SimpleNamespace
     w_optim = torch.optim.SGD(model.weights(), lr=cfg.w_lr, momentum=cfg.w_momentum, weight_decay=cfg.w_weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_optim, T_max=cfg.epochs, eta_min=cfg.w_lr_min)
     arch = Architect(model, cfg.w_momentum, cfg.w_weight_decay, a_lr=cfg.a_lr, a_betas=alpha_betas(cfg),
-                     a_weight_decay=cfg.a_weight_decay, order=cfg.order, fd=cfg.hvp_fd)
+                     a_weight_decay=cfg.a_weight_decay, order=cfg.order)
     st = SimpleNamespace(cfg=cfg, out=out, ckpt_path=ckpt_path, dev=dev, trn=trn, val=val, eval_batches=eval_batches,
                          steps=cfg.steps_per_epoch or trn.per_pass, model=model, w_optim=w_optim, sched=sched, arch=arch,
                          log=JsonlLogger(log_path), start=0)
