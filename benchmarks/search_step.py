@@ -2,25 +2,52 @@
 
 One step = `Architect.step` on a val batch, then an SGD step (momentum, weight decay, grad clip 5) on a
 train batch, exactly as `idarts.search` does it. Supernet C16, K4 cells, batch 8, LR patches 24x24, x4,
-random data (data loading is not timed), one CPU thread. Prints seconds per step and the ratio
-second/first order for each space.
+random data (data loading is not timed), one CPU thread. For each space, in one process, times:
 
-    python benchmarks/search_step.py [--steps 5] [--warmup 1] [--threads 1] [--device cpu]
+- `first`: first order;
+- `second`: second order with DARTS' central difference (`Architect(fd='central')`, the default);
+- `second fd=forward`: second order with the one-sided difference (`Architect(fd='forward')`, one
+  forward-backward pass fewer, reusing the virtual step's alpha gradient).
+
+and prints seconds per step, the ratios second/first, and the effective GFLOP/s of each step (FLOPs
+of one step counted by `torch.utils.flop_counter.FlopCounterMode`, divided by its time) against the
+peak of a 2048x2048 fp32 matmul measured in the same run. Rounds are interleaved (`--rounds`), the
+best round of each variant is reported (the machine is shared; the minimum is the least disturbed).
+
+    python benchmarks/search_step.py [--steps 3] [--warmup 1] [--rounds 2] [--threads 1] [--device cpu]
+                                     [--spaces original improved] [--fd central forward]
+
+Measured 2026-12-01 on the shared 2-core AMD EPYC, one thread (`--steps 2 --rounds 2`, `--rounds 3` for
+improved; load from other jobs, so seconds move by 2x between runs, ratios within one run less):
+second/first order 2.63-2.77 (original), 2.74-2.85 (improved) with `fd=central`; 2.10-2.50 and
+2.36-2.44 with `fd=forward` (two runs; FLOPs: 2.62 -> 2.24 in both spaces), i.e. the forward difference
+makes the second-order step 1.11-1.26x faster but does not reliably reach the 2.2x target. Effective rate 10-14 GFLOP/s = 12-22% of the matmul peak
+(62-93 GFLOP/s): depthwise convolutions, whose backward runs 10x slower than their forward in oneDNN.
+Tried and not kept (ratios eager/variant, same process): fusing the 4 conv branches of a mixed op
+(pointwise convs as one grouped or block-diagonal 1x1 conv, the softmax weights folded into the last
+1x1 conv): 0.74-0.87x fwd+bwd; polyphase (space-to-batch) instead of dilated depthwise convs: 0.54-0.72x;
+depthwise backward as a forward conv with the flipped kernel (custom autograd.Function): 0.92x first,
+0.95x second order; torch.compile of the supernet: 0.81x (benchmarks/compile_supernet.py).
 """
 import argparse, time
 import torch
+from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 from idarts.architect import Architect
 from idarts.core import get_device, hardware, set_seed
 from idarts.search_net import SearchNetwork
 
 
-def time_steps(space, order, C=16, cells=4, batch=8, patch=24, scale=4, steps=3, warmup=1, device='cpu'):
-    "Mean seconds per search step after `warmup` steps."
+def _sync(dev):
+    if dev.type == 'cuda': torch.cuda.synchronize()
+
+
+def make_step(space, order, fd='central', C=16, cells=4, batch=8, patch=24, scale=4, device='cpu'):
+    "A `step(i)` function doing one full search step, and its device."
     set_seed(0)
     dev = get_device(device)
     model = SearchNetwork(C, cells, scale, space).to(dev)
     w_optim = torch.optim.SGD(model.weights(), lr=1e-2, momentum=0.9, weight_decay=1e-3)
-    arch = Architect(model, 0.9, 1e-3, order=order)
+    arch = Architect(model, 0.9, 1e-3, order=order, fd=fd)
     g = torch.Generator().manual_seed(1)
     def batch_():
         lr = torch.rand(batch, 3, patch, patch, generator=g)
@@ -33,26 +60,80 @@ def time_steps(space, order, C=16, cells=4, batch=8, patch=24, scale=4, steps=3,
         model.loss(tl, th).backward()
         torch.nn.utils.clip_grad_norm_(model.weights(), 5.)
         w_optim.step()
+    return step, dev
+
+
+def time_steps(step, dev, steps=3, warmup=1):
+    "Mean seconds per call of `step` after `warmup` calls."
     for i in range(warmup): step(i)
-    if dev.type == 'cuda': torch.cuda.synchronize()
+    _sync(dev)
     t = time.perf_counter()
     for i in range(steps): step(i)
-    if dev.type == 'cuda': torch.cuda.synchronize()
+    _sync(dev)
     return (time.perf_counter() - t) / steps
+
+
+def _conv_backward_flop(grad_out_shape, x_shape, w_shape, bias, stride, padding, dilation, transposed, output_padding,
+                        groups, output_mask, out_shape=None) -> int:
+    "`convolution_backward` FLOPs: each of grad-input and grad-weight costs what the forward conv costs."
+    fwd = conv_flop_count(x_shape, w_shape, grad_out_shape, transposed)
+    return fwd * (int(output_mask[0]) + int(output_mask[1]))
+
+
+def step_flops(step) -> int:
+    """FLOPs of one call of `step` (convolutions and matmuls, forward and backward).
+
+    The convolution backward formula of `FlopCounterMode` (torch 2.13) counts the weight gradient of a grouped
+    convolution `groups` times over (16x for the depthwise convs here); `_conv_backward_flop` replaces it."""
+    with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.convolution_backward: _conv_backward_flop}) as fc:
+        step(0)
+    return fc.get_total_flops()
+
+
+def matmul_peak(dev, n=2048, reps=3) -> float:
+    "GFLOP/s of an n x n fp32 matmul (best of `reps`)."
+    a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
+    a @ b
+    best = float('inf')
+    for _ in range(reps):
+        _sync(dev)
+        t = time.perf_counter()
+        a @ b
+        _sync(dev)
+        best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best / 1e9
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--steps', type=int, default=5); ap.add_argument('--warmup', type=int, default=1)
-    ap.add_argument('--threads', type=int, default=1); ap.add_argument('--device', default='cpu')
+    ap.add_argument('--steps', type=int, default=3)
+    ap.add_argument('--warmup', type=int, default=1)
+    ap.add_argument('--rounds', type=int, default=2, help='interleaved rounds; the best round of each variant is shown')
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--device', default='cpu')
+    ap.add_argument('--spaces', nargs='+', default=['original', 'improved'])
+    ap.add_argument('--fd', nargs='+', default=['central', 'forward'], choices=['central', 'forward'],
+                    help="finite differences of the second order to time (Architect(fd=...))")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    print(f"search step, C16 K4 B8 LR24 x4, {a.steps} timed steps after {a.warmup} warm-up; {hardware()}")
-    print(f"{'space':10s} {'first s/step':>13s} {'second s/step':>14s} {'second/first':>13s}")
-    for space in ('original', 'improved'):
-        t1 = time_steps(space, 'first', steps=a.steps, warmup=a.warmup, device=a.device)
-        t2 = time_steps(space, 'second', steps=a.steps, warmup=a.warmup, device=a.device)
-        print(f"{space:10s} {t1:13.3f} {t2:14.3f} {t2 / t1:13.2f}", flush=True)
+    dev = get_device(a.device)
+    peak = matmul_peak(dev)
+    print(f"search step, C16 K4 B8 LR24 x4, {a.steps} timed steps after {a.warmup} warm-up, best of {a.rounds} rounds; "
+          f"{hardware()}; 2048^2 fp32 matmul peak {peak:.1f} GFLOP/s")
+    print(f"{'space':9s} {'variant':18s} {'s/step':>8s} {'/first':>7s} {'GFLOP/step':>11s} {'GFLOP/s':>8s} {'% peak':>7s}")
+    variants = [('first', 'central')] + [('second', fd) for fd in a.fd]
+    for space in a.spaces:
+        steps = {v: make_step(space, *v, device=a.device) for v in variants}
+        best = {v: float('inf') for v in variants}
+        for _ in range(a.rounds):
+            for v, (step, d) in steps.items(): best[v] = min(best[v], time_steps(step, d, a.steps, a.warmup))
+        for v in variants:
+            fl = step_flops(make_step(space, *v, device=a.device)[0]) / 1e9
+            name = v[0] if v[0] == 'first' else f"second fd={v[1]}"
+            rate = fl / best[v]
+            print(f"{space:9s} {name:18s} {best[v]:8.3f} {best[v] / best[variants[0]]:7.2f} {fl:11.2f} {rate:8.2f} "
+                  f"{100 * rate / peak:7.1f}", flush=True)
+    print("/first: seconds per step over the first order's; % peak: effective GFLOP/s over the matmul peak")
 
 
 if __name__ == '__main__':

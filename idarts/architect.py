@@ -21,11 +21,14 @@ def _grads(loss, params) -> list:
     gs = torch.autograd.grad(loss, params, allow_unused=True)
     return [torch.zeros_like(p) if g is None else g for p, g in zip(params, gs)]
 
-def hessian_vector_product(model, vector, trn_lr, trn_hr, r: float = 0.01) -> list:
+def hessian_vector_product(model, vector, trn_lr, trn_hr, r: float = 0.01, g0: list | None = None) -> list:
     r"""Finite-difference $\nabla^2_{\alpha,w} L_{trn}(w, \alpha)\, v$ for `vector` $v$ (one tensor per weight).
 
     eps = r / ||v||;  w+ = w + eps v;  w- = w - eps v
     hessian = (dalpha L_trn(w+, alpha) - dalpha L_trn(w-, alpha)) / (2 eps)
+
+    With `g0` = dalpha L_trn(w, alpha) already at hand (the forward difference, `Architect(fd='forward')`),
+    hessian = (dalpha L_trn(w+, alpha) - g0) / eps: one pass instead of two, error O(eps) instead of O(eps^2).
 
     The weights are restored exactly (from a copy) before returning."""
     weights, alphas = list(model.weights()), list(model.alphas())
@@ -35,6 +38,7 @@ def hessian_vector_product(model, vector, trn_lr, trn_hr, r: float = 0.01) -> li
         with torch.no_grad():
             for w, v in zip(weights, vector): w.add_(v, alpha=float(eps))           # w+ = w + eps v
         g_pos = _grads(model.loss(trn_lr, trn_hr), alphas)
+        if g0 is not None: return [(p - z) / eps for p, z in zip(g_pos, g0)]
         with torch.no_grad():
             for w, s, v in zip(weights, saved, vector): w.copy_(s).sub_(v, alpha=float(eps))  # w- = w - eps v
         g_neg = _grads(model.loss(trn_lr, trn_hr), alphas)
@@ -47,21 +51,25 @@ def hessian_vector_product(model, vector, trn_lr, trn_hr, r: float = 0.01) -> li
 class Architect:
     "Owns the alpha optimiser (Adam) and does first-order or second-order (DARTS unrolled) alpha steps."
     def __init__(self, model, w_momentum: float, w_weight_decay: float, a_lr: float = 3e-4,
-                 a_betas=(0.9, 0.999), a_weight_decay: float = 1e-3, order: str = 'first', fd_r: float = 0.01):
+                 a_betas=(0.9, 0.999), a_weight_decay: float = 1e-3, order: str = 'first', fd_r: float = 0.01, fd: str = 'central'):
         if order not in ('first', 'second'):
             raise IdartsError(f"architect order {order!r} is not known; use 'first' or 'second'")
-        self.model, self.order, self.fd_r = model, order, fd_r
+        if fd not in ('central', 'forward'):
+            raise IdartsError(f"finite difference {fd!r} is not known; use 'central' (DARTS) or 'forward' (one pass fewer)")
+        self.model, self.order, self.fd_r, self.fd = model, order, fd_r, fd
         self.w_momentum, self.w_weight_decay = w_momentum, w_weight_decay
         self.optimizer = torch.optim.Adam(model.alphas(), lr=a_lr, betas=tuple(a_betas), weight_decay=a_weight_decay)
 
-    def virtual_step(self, trn_lr, trn_hr, eta: float, w_optim) -> list:
+    def virtual_step(self, trn_lr, trn_hr, eta: float, w_optim, with_alpha: bool = False) -> list:
         r"""The unrolled weights $w'$ (new tensors; the model is untouched):
 
         w' = w - eta * (momentum * buf + dw L_trn(w, alpha) + w_weight_decay * w)
 
-        with `buf` the momentum buffer of `w_optim` for each weight (0 before its first step)."""
-        weights = list(self.model.weights())
-        gw = _grads(self.model.loss(trn_lr, trn_hr), weights)
+        with `buf` the momentum buffer of `w_optim` for each weight (0 before its first step).
+        `with_alpha`: return `(w', dalpha L_trn(w, alpha))`, the alpha gradient from the same backward pass."""
+        weights, alphas = list(self.model.weights()), list(self.model.alphas()) if with_alpha else []
+        grads = _grads(self.model.loss(trn_lr, trn_hr), weights + alphas)
+        gw = grads[:len(weights)]
         out = []
         with torch.no_grad():
             for w, g in zip(weights, gw):
@@ -69,7 +77,7 @@ class Architect:
                 d = g + self.w_weight_decay * w
                 if buf is not None: d = d + self.w_momentum * buf
                 out.append(w - eta * d)
-        return out
+        return (out, grads[len(weights):]) if with_alpha else out
 
     def first_order_grad(self, val_lr, val_hr):
         "dalpha = dalpha L_val(w, alpha) at the current weights. Returns (val loss, [dalpha])."
@@ -82,9 +90,14 @@ class Architect:
         w'     = w - eta * (momentum * buf + dw L_trn(w, alpha) + wd * w)      (virtual step)
         dalpha = dalpha L_val(w', alpha) - eta * hessian
         hessian = (dalpha L_trn(w+, alpha) - dalpha L_trn(w-, alpha)) / (2 eps)
-        w+-    = w +- eps * dw',   dw' = dw' L_val(w', alpha),   eps = fd_r / ||dw'||  (DARTS: fd_r = 0.01)"""
+        w+-    = w +- eps * dw',   dw' = dw' L_val(w', alpha),   eps = fd_r / ||dw'||  (DARTS: fd_r = 0.01)
+
+        With `fd='forward'`: hessian = (dalpha L_trn(w+, alpha) - dalpha L_trn(w, alpha)) / eps, the second term
+        taken from the virtual step's backward pass: 3 forward-backward passes instead of 4."""
         weights, alphas = list(self.model.weights()), list(self.model.alphas())
-        unrolled = self.virtual_step(trn_lr, trn_hr, eta, w_optim)
+        g0 = None
+        if self.fd == 'forward': unrolled, g0 = self.virtual_step(trn_lr, trn_hr, eta, w_optim, with_alpha=True)
+        else: unrolled = self.virtual_step(trn_lr, trn_hr, eta, w_optim)
         saved = [w.detach().clone() for w in weights]
         try:  # evaluate L_val at w' by swapping the weights in place (no copy of the model)
             with torch.no_grad():
@@ -95,7 +108,7 @@ class Architect:
             with torch.no_grad():
                 for w, s in zip(weights, saved): w.copy_(s)
         dalpha, dw = g[:len(alphas)], g[len(alphas):]
-        hessian = hessian_vector_product(self.model, dw, trn_lr, trn_hr, r=self.fd_r)
+        hessian = hessian_vector_product(self.model, dw, trn_lr, trn_hr, r=self.fd_r, g0=g0)
         return loss.detach(), [da - eta * h for da, h in zip(dalpha, hessian)]
 
     def hypergradient(self, trn_lr, trn_hr, val_lr, val_hr, eta: float, w_optim):
