@@ -5,7 +5,6 @@
 # %% ../nbs/06_architect.ipynb #a0ea6797
 from __future__ import annotations
 import torch
-from torch import nn
 
 from .core import IdartsError
 
@@ -21,6 +20,7 @@ def _grads(loss, params) -> list:
     gs = torch.autograd.grad(loss, params, allow_unused=True)
     return [torch.zeros_like(p) if g is None else g for p, g in zip(params, gs)]
 
+# %% ../nbs/06_architect.ipynb #c521f8d7
 def hessian_vector_product(model, vector, trn_lr, trn_hr, r: float = 0.01, g0: list | None = None) -> list:
     r"""Finite-difference $\nabla^2_{\alpha,w} L_{trn}(w, \alpha)\, v$ for `vector` $v$ (one tensor per weight).
 

@@ -6,7 +6,6 @@
 from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
-import torch
 from torch import nn
 
 from .core import IdartsError
@@ -96,6 +95,7 @@ def relu_sep_bn(C, k, dilation, affine) -> list:
     "One DARTS block: ReLU, dw kxk, pw 1x1, BN."
     return [nn.ReLU(inplace=False), *sep(C, k, dilation), nn.BatchNorm2d(C, affine=affine)]
 
+# %% ../nbs/03_ops.ipynb #281dd18c
 class Residual(nn.Module):
     "`x + body(x)`: an op with its own identity mapping (the mixed op may fold the identity, see `05_search_net`)."
     def __init__(self, body: nn.Module):
@@ -103,10 +103,12 @@ class Residual(nn.Module):
         self.body = body
     def forward(self, x): return x + self.body(x)
 
+# %% ../nbs/03_ops.ipynb #ef2cef1c
 class Zero(nn.Module):
     "The `none` op: zeros of the input's shape."
     def forward(self, x): return x.mul(0.)
 
+# %% ../nbs/03_ops.ipynb #4ede7f0d
 class ReLUConvBN(nn.Sequential):
     "DARTS' 1x1 preprocessing: ReLU, conv (no bias), BN."
     def __init__(self, C_in, C_out, k=1, affine=True):
