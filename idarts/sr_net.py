@@ -62,6 +62,7 @@ class ResBlock(nn.Module):
         self.res_scale = res_scale
     def forward(self, x): return x + self.body(x) * self.res_scale
 
+# %% ../nbs/07_sr_net.ipynb #f780118a
 class EDSR(SRModel):
     "EDSR (Lim et al., 2017) with the sub-pixel upsampler and DIV2K mean shift (`SRModel`)."
     def __init__(self, n_resblocks: int = 32, n_feats: int = 256, res_scale: float = 0.1, scale: int = 4,
@@ -81,6 +82,7 @@ class EDSR(SRModel):
         else: b = self.body(h)
         return self.shift_out(b + h)
 
+# %% ../nbs/07_sr_net.ipynb #ce2f0ed9
 def edsr_baseline(scale: int = 4, n_colors: int = 3) -> EDSR:
     "EDSR baseline: 16 blocks, 64 features, no residual scaling."
     return EDSR(16, 64, 1.0, scale, n_colors)
