@@ -78,6 +78,7 @@ def _table(rows, cols):
     lines += ['  '.join(str(r.get(c, '')).ljust(w[c]) for c in cols) for r in rows]
     return '\n'.join(lines)
 
+# %% ../nbs/11_cli.ipynb #b11087fb
 def cmd_data(args):
     from idarts import data
     if args.data_cmd == 'list':
@@ -94,6 +95,7 @@ def cmd_data(args):
         paths = data.write_lr_set(args.set_name, args.scale, args.out, root=args.root)
         print(f"wrote {len(paths)} LR images (x{args.scale}) to {args.out}")
 
+# %% ../nbs/11_cli.ipynb #966b1abe
 def _genotype_arg(text):
     "A `--genotype` value: a search run directory becomes its genotype.json, a named cell its file in the zoo; a path stays."
     if text is None: return None
@@ -103,16 +105,19 @@ def _genotype_arg(text):
     from idarts.api import genotype_path
     return str(genotype_path(text))
 
+# %% ../nbs/11_cli.ipynb #eba82301
 def cmd_info(args):
     from idarts import sr_net
     print(sr_net.info_report(model=args.model, genotype=_genotype_arg(args.genotype), cells=args.cells, channels=args.channels,
                              scale=args.scale, input_hw=args.input))
 
+# %% ../nbs/11_cli.ipynb #69e1caa8
 def cmd_genotypes(args):
     from idarts.api import ZOO, genotype_rows
     rows = genotype_rows()
     print(_table(rows, ['name', 'space', 'skips', 'model', 'cell']) if rows else f"no named cells in {ZOO}")
 
+# %% ../nbs/11_cli.ipynb #70d67c6c
 def cmd_search(args):
     from idarts.search import SearchConfig, search
     named = dict(space=args.space, scale=args.scale, seed=args.seed, order=args.order, device=_changed(args.device),
@@ -121,10 +126,12 @@ def cmd_search(args):
     g = search(cfg, out, resume=resume, progress=not args.quiet, overwrite=args.overwrite)
     print(f"genotype: {g}\nrun dir: {out}")
 
+# %% ../nbs/11_cli.ipynb #26a1b748
 def _changed(device):
     "`--device` as a config override: None (keep the config's) for the default `auto`."
     return None if device == 'auto' else device
 
+# %% ../nbs/11_cli.ipynb #b99dc465
 def cmd_train(args):
     from idarts.train import TrainConfig, train
     named = dict(arch=args.arch, genotype=_genotype_arg(args.genotype), cells=args.cells, channels=args.channels, scale=args.scale,
@@ -134,6 +141,7 @@ def cmd_train(args):
     train(cfg, out, resume=resume, progress=not args.quiet, overwrite=args.overwrite)
     print(f"run dir: {out}")
 
+# %% ../nbs/11_cli.ipynb #a677f234
 def cmd_train_worker(args):
     "One training process from a config file: `python -m idarts.train` (and what torchrun starts)."
     from idarts.core import config_from_dict, load_json
@@ -142,27 +150,32 @@ def cmd_train_worker(args):
     if isinstance(d, dict) and 'kind' in d and 'config' in d: d = d['config']
     train(config_from_dict(TrainConfig, d), args.out, resume=args.resume, progress=not args.quiet, overwrite=args.overwrite)
 
+# %% ../nbs/11_cli.ipynb #88179bf3
 def _ints(s, what='--scales'):
     from idarts.core import IdartsError
     try: return [int(x) for x in s.split(',') if x.strip()]
     except ValueError: raise IdartsError(f"{what} {s}: expected comma-separated whole numbers like 2,3,4") from None
 
+# %% ../nbs/11_cli.ipynb #7cd7d2cd
 def cmd_eval(args):
     from idarts.evaluate import run_eval
     run_eval(args.model, sets=args.sets.split(','), scales=_ints(args.scales), out=args.out, per_image_out=args.per_image,
              self_ensemble=args.self_ensemble, tile=args.tile, device=args.device, overwrite=args.overwrite, amp=args.amp)
 
+# %% ../nbs/11_cli.ipynb #dea42318
 def cmd_upscale(args):
     from idarts.evaluate import upscale_files
     for p in upscale_files(args.inputs, args.model, args.out, scale=args.scale, tile=args.tile or None, self_ensemble=args.self_ensemble,
                            device=args.device, overwrite=args.overwrite, amp=args.amp):
         print(p)
 
+# %% ../nbs/11_cli.ipynb #468dc80c
 def cmd_export(args):
     from idarts.api import export
     p = export(args.model, args.out, format=args.format, force=args.force)
     print(f"wrote {p} ({p.stat().st_size / 1e6:.2f} MB)")
 
+# %% ../nbs/11_cli.ipynb #5d93c1ad
 def cmd_reproduce(args):
     from idarts.reproduce import reproduce
     reproduce(profile=args.profile, force=args.force, stages=args.stages.split(',') if args.stages else None, root=args.root,
@@ -180,12 +193,14 @@ BENCHMARKS = ('Set5', 'Set14', 'B100', 'Urban100', 'Manga109')
 EXPORT_FORMATS = ('pt2', 'onnx', 'safetensors')
 GROUPS = ('paper', 'study', 'all')   # idarts.reproduce.GROUPS
 
+# %% ../nbs/11_cli.ipynb #42c5de80
 class _Parser(argparse.ArgumentParser):
     "argparse, with a usage error as one line (`idarts: error: <what>; <what to do>`, exit 2) like every other error."
     def error(self, message):
         print(f"idarts: error: {message}; see {self.prog} --help", file=sys.stderr)
         sys.exit(2)
 
+# %% ../nbs/11_cli.ipynb #391e3550
 class _Fmt(argparse.RawDescriptionHelpFormatter):
     "Help with the epilog's examples kept as written, and each option's default (unless none, or its help names it)."
     def _get_help_string(self, action):
@@ -194,6 +209,7 @@ class _Fmt(argparse.RawDescriptionHelpFormatter):
             h += ' (default: %(default)s)'
         return h
 
+# %% ../nbs/11_cli.ipynb #a53f8ede
 def _count(lo: int):
     "An argparse type: a whole number >= `lo`."
     def conv(text):
@@ -204,32 +220,38 @@ def _count(lo: int):
     conv.__name__ = f'integer >= {lo}'
     return conv
 
+# %% ../nbs/11_cli.ipynb #6a7b56ad
 def _device(text: str) -> str:
     "An argparse type: a device name torch knows the form of (checked again when the command runs)."
     if re.fullmatch(r'auto|cpu|mps|(cuda|xpu)(:\d+)?', text): return text
     raise argparse.ArgumentTypeError(f"{text!r} is not a device; use auto, cpu, cuda, cuda:N or mps")
 
+# %% ../nbs/11_cli.ipynb #e52e1a25
 def _sets(text: str) -> str:
     "An argparse type: comma-separated benchmark set names."
     bad = [s for s in text.split(',') if s and s not in BENCHMARKS]
     if bad: raise argparse.ArgumentTypeError(f"{', '.join(bad)}: not a benchmark set; choose from {', '.join(BENCHMARKS)}")
     return text
 
+# %% ../nbs/11_cli.ipynb #03ab88eb
 def _model_help(what: str) -> str:
     from idarts.api import model_names   # a folder listing: no torch
     names = [n for n in model_names() if n.endswith('-s0')]
     named = ', '.join([n[:-3] for n in names] + ['...-s1'] if names else ['none shipped'])
     return f"{what}a run directory, a checkpoint (.pt), a .safetensors file or a named model ({named}; see idarts genotypes)"
 
+# %% ../nbs/11_cli.ipynb #f892f834
 def _sub(sub, name, help, example, description=None):
     "A subcommand parser with its help, an example in its epilog, and the defaults in its option help."
     return sub.add_parser(name, help=help, description=description or help[0].upper() + help[1:] + '.',
                           epilog=f"example:\n  {example}", formatter_class=_Fmt)
 
+# %% ../nbs/11_cli.ipynb #82d0ac08
 def _device_flag(p, what='run'):
     p.add_argument('--device', type=_device, default='auto', metavar='auto|cpu|cuda[:N]|mps',
                    help=f'where to {what}: auto picks CUDA, then Apple MPS, then the CPU')
 
+# %% ../nbs/11_cli.ipynb #b0448d02
 def _run_flags(p, profile_default='cpu'):
     p.add_argument('--profile', default=profile_default, choices=PROFILES, help='size of the run: smoke (seconds), cpu (minutes) or paper (the paper\'s settings, GPU)')
     p.add_argument('--out', metavar='RUN_DIR', help='new run directory')
@@ -242,6 +264,7 @@ def _run_flags(p, profile_default='cpu'):
     p.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
     _device_flag(p, 'compute')
 
+# %% ../nbs/11_cli.ipynb #17ceac12
 def build_parser() -> argparse.ArgumentParser:
     "The `idarts` argument parser (built on demand, never at import; building it imports no torch)."
     from idarts import __version__
@@ -339,10 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--root', default='.', help='the folder that receives runs/, figures/ and tables/')
     return ap
 
+# %% ../nbs/11_cli.ipynb #7831740d
 HANDLERS = dict(data=cmd_data, info=cmd_info, genotypes=cmd_genotypes, search=cmd_search, train=cmd_train, eval=cmd_eval,
                 **{'train-worker': cmd_train_worker},
                 upscale=cmd_upscale, export=cmd_export, reproduce=cmd_reproduce)
-
 def main(argv=None) -> int:
     "Entry point of the `idarts` command."
     args = build_parser().parse_args(argv)   # --help, --version and usage errors end here, before torch is imported
@@ -360,5 +383,4 @@ def main(argv=None) -> int:
         print("idarts: interrupted", file=sys.stderr)
         return 130
     return 0
-
 if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())  # `python -m idarts.cli`; not in the notebook

@@ -38,6 +38,7 @@ def _search(P, name, space, seed, out, order='first', group='paper') -> Stage:
     return Stage(name, 'search.ipynb', dict(P, space=space, seed=seed, order=order, out=out),
                  outputs=(f'{out}/genotype.json', f'{out}/log.jsonl'), group=group)
 
+# %% ../nbs/12_reproduce.ipynb #bd323074
 def _paper_stages(profile: str, seeds: int) -> list[Stage]:
     P, runs, tabs, figs = dict(profile=profile), f'runs/{profile}', f'tables/{profile}', f'figures/{profile}'
     st = [_search(P, f'search_{sp}_s{k}', sp, k, f'{runs}/search/{sp}-s{k}') for sp in METHODS for k in range(seeds)]
@@ -65,6 +66,7 @@ def _paper_stages(profile: str, seeds: int) -> list[Stage]:
                     deps=('search_original_s0', 'search_improved_s0'), outputs=(f'{tabs}/complexity.md',)))
     return st
 
+# %% ../nbs/12_reproduce.ipynb #8b0fee1e
 def _study_stages(profile: str, seeds: int, base: list[Stage]) -> list[Stage]:
     P, runs, tabs, figs = dict(profile=profile), f'runs/{profile}', f'tables/{profile}', f'figures/{profile}'
     # the second-order searches (about 2.5x longer) first, so that the two jobs end together
@@ -78,6 +80,7 @@ def _study_stages(profile: str, seeds: int, base: list[Stage]) -> list[Stage]:
                     deps=deps, group='study', outputs=(f'{figs}/hessian_eig.png', f'{tabs}/hessian.md', f'{tabs}/second_order.md')))
     return st
 
+# %% ../nbs/12_reproduce.ipynb #b675a939
 def plan(profile: str, group: str = 'paper', seeds: int | None = None, study_seeds: int | None = None) -> list[Stage]:
     """The stages of a profile, in dependency order: `group` 'paper' (the paper's figures and tables, `seeds`
     searches and trainings per space), 'study' (the base searches, the ablation and the indicators) or 'all'."""
@@ -93,12 +96,14 @@ def plan(profile: str, group: str = 'paper', seeds: int | None = None, study_see
 def _file_hash(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12] if Path(path).exists() else 'missing'
 
+# %% ../nbs/12_reproduce.ipynb #24a80f54
 def _nb_source_hash(path) -> str:
     "Hash of a notebook's cell sources only (outputs and metadata do not matter)."
     if not Path(path).exists(): return 'missing'
     nb = json.loads(Path(path).read_text())
     return hashlib.sha256(json.dumps([c['source'] for c in nb['cells']]).encode()).hexdigest()[:12]
 
+# %% ../nbs/12_reproduce.ipynb #11efe1f7
 def stage_hash(stage: Stage, dep_hashes: dict, nb_dir=None) -> str:
     nb = Path(nb_dir or PAPER_NBS)/stage.notebook
     return config_hash(dict(params=stage.params, notebook=_nb_source_hash(nb), deps={d: dep_hashes.get(d) for d in stage.deps}))
@@ -118,6 +123,7 @@ def _execute(nb_in, nb_out, params, cwd):
         err = next((l for l in reversed(lines) if exc.match(l.strip())), lines[-1] if lines else f'exit {rc}')
         raise RuntimeError(f"{err.strip()[:200]} (log: {log})")
 
+# %% ../nbs/12_reproduce.ipynb #842b6eeb
 def stage_progress(root, st) -> str:
     "One line on a running search or training stage, from its run directory: epoch k/n and an ETA."
     out = Path(root)/str(st.params.get('out', ''))
@@ -129,6 +135,7 @@ def stage_progress(root, st) -> str:
     k, per = recs[-1]['epoch'], sum(r['seconds'] for r in recs) / len(recs)
     return f'running: epoch {k}/{n}, about {per * (n - k) / 60:.1f} min left'
 
+# %% ../nbs/12_reproduce.ipynb #971732c9
 def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False) -> dict:
     t0 = time.time()
     nb_out = nbo_dir/f'{st.name}.ipynb'
@@ -146,6 +153,7 @@ def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False) -> di
     save_json(rec, rec_dir/f'{st.name}.json')
     return rec
 
+# %% ../nbs/12_reproduce.ipynb #4441e065
 def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', nb_dir=None, executor=None,
               quiet=False, jobs: int | None = None, group: str = 'paper', seeds: int | None = None,
               progress_every: float = 60.) -> list[dict]:

@@ -119,6 +119,7 @@ def _batch_psnr(sr, hr, scale) -> torch.Tensor:
     dt = torch.float32 if sr.device.type == 'mps' else torch.float64
     return psnr_torch(quantize(sr.detach().float()), (hr.float() * 255.).round(), border=scale, dtype=dt)
 
+# %% ../nbs/08_search.ipynb #cc0ff9b0
 def _hessian_eig(model, eval_batches, n: int, iters: int) -> float | None:
     "The dominant alpha-Hessian eigenvalue of the val L1 loss on the first `n` fixed eval patches (None when `iters` is 0)."
     if iters <= 0 or n <= 0: return None
@@ -128,6 +129,7 @@ def _hessian_eig(model, eval_batches, n: int, iters: int) -> float | None:
     try: return dominant_eigenvalue(model, lr, hr, iters=iters)
     finally: model.train(was)
 
+# %% ../nbs/08_search.ipynb #ffb66fdf
 def _epoch_record(model, epoch, eval_batches, cfg) -> dict:
     a = model.alpha_normal.detach().cpu()
     g = model.genotype()
@@ -143,8 +145,10 @@ def _config_changes(saved: dict, cfg: SearchConfig) -> list:
     "Fields of `cfg` that differ from a `saved` config (old field names upgraded), ignoring those that cannot change the result."
     return config_diff(upgrade_config(SearchConfig, saved), config_dict(cfg), _IGNORED_ON_RESUME)
 
+# %% ../nbs/08_search.ipynb #70a0ec2b
 def _to(batch, dev): return [t.to(dev, non_blocking=True) for t in batch]
 
+# %% ../nbs/08_search.ipynb #78342c60
 _NAN_FIX = "lower w_lr or a_lr (or use grad_clip) and start a new run, or resume to retry"
 
 def _search_setup(cfg: SearchConfig, out: Path, resume: bool) -> SimpleNamespace:
@@ -196,12 +200,14 @@ def _search_setup(cfg: SearchConfig, out: Path, resume: bool) -> SimpleNamespace
         _search_save(st, 0)
     return st
 
+# %% ../nbs/08_search.ipynb #68e1a6a7
 def _search_save(st, epoch: int):
     "Checkpoint everything exact resume needs (atomically; the previous one is kept as `.prev`)."
     save_checkpoint(dict(model=st.model.state_dict(), w_optim=st.w_optim.state_dict(), a_optim=st.arch.state_dict(),
                          sched=st.sched.state_dict(), streams=dict(train=st.trn.state_dict(), val=st.val.state_dict()),
                          rng=rng_state(), epoch=epoch, config=config_dict(st.cfg)), st.ckpt_path)
 
+# %% ../nbs/08_search.ipynb #c257edc6
 def _search_epoch(st, epoch: int, progress: bool = True) -> dict:
     "One epoch of bilevel steps, then its log record (returned)."
     from tqdm.auto import tqdm
@@ -238,6 +244,7 @@ def _search_epoch(st, epoch: int, progress: bool = True) -> dict:
               f"{time.time() - t0:.1f} s", flush=True)
     return rec
 
+# %% ../nbs/08_search.ipynb #7d05e5c4
 def search(cfg: SearchConfig, out, resume: bool = False, progress: bool = True, overwrite: bool = False) -> Genotype:
     """Run (or, with `resume`, continue) a search into run dir `out`; returns the derived genotype (also in `genotype.json`).
     `out` is locked for the run; an earlier run there is refused unless `resume`, or moved aside with `overwrite`."""

@@ -45,6 +45,7 @@ def as_genotype(genotype) -> Genotype:
     if isinstance(genotype, (str, Path)): return Genotype.from_json(genotype)
     raise IdartsError(f"not a genotype: {type(genotype).__name__}; give a genotype.json path")
 
+# %% ../nbs/07_sr_net.ipynb #b0a2430b
 class SRNetwork(CellNetwork):
     "The SR network of Fig. 5: the `CellNetwork` body with K cells of `genotype` at C channels."
     def __init__(self, genotype, C: int = 256, cells: int = 20, scale: int = 4, n_colors: int = 3,
@@ -62,6 +63,7 @@ class ResBlock(nn.Module):
         self.res_scale = res_scale
     def forward(self, x): return x + self.body(x) * self.res_scale
 
+# %% ../nbs/07_sr_net.ipynb #f780118a
 class EDSR(SRModel):
     "EDSR (Lim et al., 2017) with the sub-pixel upsampler and DIV2K mean shift (`SRModel`)."
     def __init__(self, n_resblocks: int = 32, n_feats: int = 256, res_scale: float = 0.1, scale: int = 4,
@@ -81,6 +83,7 @@ class EDSR(SRModel):
         else: b = self.body(h)
         return self.shift_out(b + h)
 
+# %% ../nbs/07_sr_net.ipynb #ce2f0ed9
 def edsr_baseline(scale: int = 4, n_colors: int = 3) -> EDSR:
     "EDSR baseline: 16 blocks, 64 features, no residual scaling."
     return EDSR(16, 64, 1.0, scale, n_colors)
@@ -103,6 +106,7 @@ def model_spec(arch: str = 'darts', genotype=None, cells: int | None = None, cha
     return dict(arch=arch, cells=cells or b, channels=channels or f, res_scale=r if res_scale is None else res_scale,
                 scale=scale, n_colors=n_colors)
 
+# %% ../nbs/07_sr_net.ipynb #6208167f
 def build_model(spec: dict, source: str = 'model spec', checkpointing: str = 'none') -> nn.Module:
     "The network a `model_spec` dict describes; `source` names it in errors (e.g. the checkpoint)."
     if not isinstance(spec, dict) or 'arch' not in spec:
@@ -161,6 +165,7 @@ def count_params(model: nn.Module) -> int:
     "Number of parameters (every `nn.Parameter`; our mean shift is a buffer, not a parameter)."
     return sum(p.numel() for p in model.parameters())
 
+# %% ../nbs/07_sr_net.ipynb #f25d9dd9
 def count_macs(model: nn.Module, input_hw=(192, 192), n_colors: int | None = None) -> int:
     "Multiply-accumulates of all `Conv2d` layers for one `input_hw` image (shape-only pass on meta tensors)."
     h, w = (input_hw, input_hw) if isinstance(input_hw, int) else input_hw
@@ -185,6 +190,7 @@ def complexity_line(model: nn.Module, name: str, input_hw=192) -> str:
     return (f"{name}: {count_params(model) / 1e6:.2f}M parameters, {count_macs(model, (h, w)) / 1e9:.1f} G MACs "
             f"for a {h}x{w} input (Conv2d multiply-accumulates only, 1 MAC = 1 FLOP as in EDSR and the paper)")
 
+# %% ../nbs/07_sr_net.ipynb #b803c8f6
 def info_report(model=None, genotype=None, cells: int = 20, channels: int = 256, scale: int = 4, input_hw=192) -> str:
     "Complexity of EDSR (`model='edsr'|'edsr-baseline'`, published sizes) and/or of a genotype's network (`cells`, `channels`)."
     if model is None and genotype is None: raise IdartsError("give a model ('edsr', 'edsr-baseline') or a genotype.json")

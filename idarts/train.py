@@ -170,6 +170,7 @@ class _AllReduceSum(torch.autograd.Function):
         dist.all_reduce(g)
         return g
 
+# %% ../nbs/09_train.ipynb #24e93f0a
 class DistBatchNorm2d(nn.BatchNorm2d):
     "`BatchNorm2d` whose training statistics cover the global batch of all processes, on any backend (gloo included)."
     def forward(self, x):
@@ -189,6 +190,7 @@ class DistBatchNorm2d(nn.BatchNorm2d):
         y = (x - v(mean)) * torch.rsqrt(v(var) + self.eps)
         return y * v(self.weight) + v(self.bias) if self.affine else y
 
+# %% ../nbs/09_train.ipynb #f5dbd37b
 def sync_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
     "Replace every `BatchNorm2d` by one synchronised over the process group (`SyncBatchNorm` on CUDA, else `DistBatchNorm2d`)."
     if device.type == 'cuda': return nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -218,12 +220,11 @@ def check_resume(ck: dict, cfg: TrainConfig, spec: dict, path):
                           ', '.join(f"{k}: {a.get(k)!r} there, {b.get(k)!r} here" for k in diff) +
                           "); resume with the same config or use another --out")
 
+# %% ../nbs/09_train.ipynb #570aa48b
 def _plain_state(m: nn.Module) -> dict:
     return {k: v.detach().cpu().contiguous() for k, v in m.state_dict().items()}
 
 # %% ../nbs/09_train.ipynb #17da8a71
-_NAN_FIX = "start a new run with a lower lr or a grad_clip"
-
 def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True, overwrite: bool = False) -> Path:
     """Train the network of `cfg` into run dir `out` (resuming its checkpoint when `resume`); returns `out`.
     Rank 0 holds the lock on `out`; an earlier run there is refused unless `resume`, or moved aside with `overwrite`."""
@@ -237,6 +238,7 @@ def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True, ov
     finally:
         if own and dist.is_initialized(): dist.destroy_process_group()
 
+# %% ../nbs/09_train.ipynb #fcb0a586
 def _train_setup(cfg, out, resume, rank, world, device) -> SimpleNamespace:
     "Model, optimiser, schedule, data and logger of a new run, or restored from `out/checkpoint.pt`."
     ck_path = out / 'checkpoint.pt'
@@ -279,6 +281,9 @@ def _train_setup(cfg, out, resume, rank, world, device) -> SimpleNamespace:
                            net=net, opt=opt, sched=sched, val=val, logger=logger, mf=mf, start=start, batches=batches,
                            loss_fn=LOSSES[cfg.loss])
 
+# %% ../nbs/09_train.ipynb #cc452c9b
+_NAN_FIX = "start a new run with a lower lr or a grad_clip"
+
 def _train_epoch(st, epoch: int, bar, last_good: int | None) -> dict:
     "One epoch (`epoch` counted from 0) of `iters_per_epoch` steps, the schedule step and (on rank 0) validation: its log record."
     cfg, device, mf = st.cfg, st.device, st.mf
@@ -315,11 +320,13 @@ def _train_epoch(st, epoch: int, bar, last_good: int | None) -> dict:
     return dict(epoch=epoch + 1, step=(epoch + 1) * ipe, loss=loss_sum / ipe, val_psnr=vp, val_ssim=vs, lr=lr_now,
                 seconds=time.perf_counter() - t0, train_seconds=train_s, patches_per_s=cfg.batch * ipe / train_s)
 
+# %% ../nbs/09_train.ipynb #25ddccc4
 def _train_save(st, epoch: int):
     "Checkpoint everything exact resume needs after `epoch` epochs (rank 0; atomically, the previous one kept as `.prev`)."
     save_checkpoint(dict(model=_plain_state(st.model), optimizer=st.opt.state_dict(), scheduler=st.sched.state_dict(),
                          rng=rng_state(), epoch=epoch, config=config_dict(st.cfg), spec=st.spec), st.ck_path)
 
+# %% ../nbs/09_train.ipynb #0afb7ab3
 def _train(cfg, out, resume, progress, rank, world, device):
     st = _train_setup(cfg, out, resume, rank, world, device)
     ipe, total = cfg.iters_per_epoch, cfg.epochs * cfg.iters_per_epoch
