@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_api.ipynb #a0c1e003
 from __future__ import annotations
-import io, json, os, tempfile
+import io, json, os
 from pathlib import Path
 
 # %% auto #0
@@ -197,18 +197,10 @@ def _export_bytes(net, meta: dict, fmt: str) -> bytes:
 # %% ../nbs/15_api.ipynb #3c46d98e
 def _write_new(path: Path, data: bytes, force: bool):
     "Write `data` to `path`: atomically replacing it with `force`, else only if `path` does not exist (never a race)."
-    from idarts.core import atomic_write_bytes, current_umask
-    if force: return atomic_write_bytes(path, data)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    from idarts.core import atomic_file
     try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.link(tmp, path)    # fails if the name was taken meanwhile
+        with atomic_file(path, overwrite=force) as f: f.write(data)
     except FileExistsError: raise _err(f"--out {path}: exists; pass --force to replace it, or choose another file") from None
-    finally: os.unlink(tmp)
 
 # %% ../nbs/15_api.ipynb #9c4246aa
 def export(model, out, format: str | None = None, force: bool = False) -> Path:

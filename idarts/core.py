@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #96337239
 from __future__ import annotations
-import dataclasses, hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time, warnings
+import contextlib, dataclasses, hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time, warnings
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
@@ -13,9 +13,9 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['IdartsError', 'set_seed', 'get_device', 'rng_state', 'set_rng_state', 'config_dict', 'upgrade_config',
-           'config_from_dict', 'make_config', 'config_hash', 'current_umask', 'atomic_write_bytes', 'save_json',
-           'load_json', 'save_checkpoint', 'load_checkpoint', 'JsonlLogger', 'read_jsonl', 'read_log', 'git_commit',
-           'hardware', 'env_info', 'prepare_run_dir']
+           'config_from_dict', 'make_config', 'config_hash', 'current_umask', 'atomic_file', 'atomic_write_bytes',
+           'save_json', 'load_json', 'save_checkpoint', 'load_checkpoint', 'JsonlLogger', 'read_jsonl', 'read_log',
+           'git_commit', 'hardware', 'env_info', 'prepare_run_dir']
 
 # %% ../nbs/00_core.ipynb #cddf4959
 class IdartsError(Exception):
@@ -130,21 +130,31 @@ def current_umask() -> int:
     os.umask(m)
     return m
 
-def atomic_write_bytes(path, data: bytes):
-    "Write `data` to `path` atomically (temp file in the same folder, fsync, rename); the file gets the user's umask."
+# %% ../nbs/00_core.ipynb #287c7b08
+@contextlib.contextmanager
+def atomic_file(path, overwrite: bool = True):
+    """A binary file whose contents appear at `path` only when the block ends without error: a temporary file in the
+    same folder, fsynced and given the user's umask, then renamed over `path`, or with `overwrite=False` hard-linked
+    to it only if the name is still free (else `FileExistsError`: never a race). On any error `path` is untouched
+    and the temporary file is removed. The one way idarts writes a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         os.fchmod(fd, 0o666 & ~current_umask())   # mkstemp makes 0600; a plain open() would give 0666 & ~umask
         with os.fdopen(fd, 'wb') as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        if overwrite: os.replace(tmp, path)
+        else: os.link(tmp, path)
+    finally:
         if os.path.exists(tmp): os.unlink(tmp)
-        raise
+
+# %% ../nbs/00_core.ipynb #4aa24823
+def atomic_write_bytes(path, data: bytes):
+    "Write `data` to `path` atomically (see `atomic_file`)."
+    with atomic_file(path) as f: f.write(data)
 
 # %% ../nbs/00_core.ipynb #ec2f9457
 def save_json(obj, path, indent=2):

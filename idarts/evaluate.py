@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import IdartsError, current_umask, get_device
+from .core import IdartsError, atomic_file, get_device
 from .data import DATASETS, dataset_info, expand_paths, imresize, list_images, load_image, modcrop
 from .metrics import gray_output
 from .rundir import ensure_dir
@@ -283,7 +283,7 @@ def _png_chunk(f, kind: bytes, data: bytes):
 
 def write_png(img: np.ndarray, path, rows: int = 64, level: int = 6) -> Path:
     """Write a uint8 `HxW` or `HxWx3` array as PNG, streaming `rows` rows at a time (no second copy of a huge image),
-    into a temporary file that is renamed over `path` once complete (with the user's umask)."""
+    atomically (`core.atomic_file`: a temporary file renamed over `path` once complete, with the user's umask)."""
     img = np.asarray(img)
     path = Path(path)
     if img.ndim == 3 and img.shape[2] == 1: img = img[..., 0]
@@ -291,29 +291,20 @@ def write_png(img: np.ndarray, path, rows: int = 64, level: int = 6) -> Path:
         raise ValueError(f"write_png needs uint8 HxW or HxWx3, got {img.dtype} {img.shape}")
     h, w = img.shape[:2]
     c = 1 if img.ndim == 2 else 3
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        os.fchmod(fd, 0o666 & ~current_umask())
-        with os.fdopen(fd, 'wb') as f:
-            f.write(b'\x89PNG\r\n\x1a\n')
-            _png_chunk(f, b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0 if c == 1 else 2, 0, 0, 0))
-            z = zlib.compressobj(level)
-            for r0 in range(0, h, rows):
-                a = img[r0:r0 + rows].reshape(-1, w * c)
-                d = np.empty((len(a), w * c + 1), np.uint8)
-                d[:, 0] = 1          # filter 1 (Sub): byte - byte one pixel left
-                d[:, 1:c + 1] = a[:, :c]
-                np.subtract(a[:, c:], a[:, :-c], out=d[:, c + 1:])
-                data = z.compress(d.tobytes())
-                if data: _png_chunk(f, b'IDAT', data)
-            _png_chunk(f, b'IDAT', z.flush())
-            _png_chunk(f, b'IEND', b'')
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
+    with atomic_file(path) as f:
+        f.write(b'\x89PNG\r\n\x1a\n')
+        _png_chunk(f, b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0 if c == 1 else 2, 0, 0, 0))
+        z = zlib.compressobj(level)
+        for r0 in range(0, h, rows):
+            a = img[r0:r0 + rows].reshape(-1, w * c)
+            d = np.empty((len(a), w * c + 1), np.uint8)
+            d[:, 0] = 1          # filter 1 (Sub): byte - byte one pixel left
+            d[:, 1:c + 1] = a[:, :c]
+            np.subtract(a[:, c:], a[:, :-c], out=d[:, c + 1:])
+            data = z.compress(d.tobytes())
+            if data: _png_chunk(f, b'IDAT', data)
+        _png_chunk(f, b'IDAT', z.flush())
+        _png_chunk(f, b'IEND', b'')
     return path
 
 # %% ../nbs/10_evaluate.ipynb #7fa696eb
