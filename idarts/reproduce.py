@@ -92,10 +92,6 @@ def plan(profile: str, group: str = 'paper', seeds: int | None = None, study_see
     if group == 'study': return [s for s in paper if s.name.startswith('search_')] + study
     return paper + study
 
-# %% ../nbs/12_reproduce.ipynb #31b35920
-def _file_hash(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12] if Path(path).exists() else 'missing'
-
 # %% ../nbs/12_reproduce.ipynb #24a80f54
 def _nb_source_hash(path) -> str:
     "Hash of a notebook's cell sources only (outputs and metadata do not matter)."
@@ -240,13 +236,16 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
     "Write `runs/<profile>/REPORT.md` and a copy as `figures/<profile>/REPORT.md` (image links relative to each)."
     root = Path(root)
     env = env_info()
+    import pandas as pd
+    from idarts.stats import to_markdown          # the one table formatter (pandas: imported only here)
+    times = pd.DataFrame([dict(stage=r['stage'], notebook=r['notebook'], seconds=r['seconds']) for r in records] +
+                         [dict(stage='**sum of stage times**', notebook='', seconds=sum(r['seconds'] for r in records))])
     def body(fig_prefix):
         L = [f"# idarts reproduction report — profile `{profile}`", '',
              f"Hardware: {env['hardware']}  ", f"torch {env['torch']}, python {env['python']}, idarts {env['idarts']}  ",
              f"git commit: {env['git_commit']}  ", f"generated: {env['time']}", '',
-             '## Wall time per stage', '', '| stage | notebook | seconds |', '|---|---|---|']
-        L += [f"| {r['stage']} | {r['notebook']} | {r['seconds']:.1f} |" for r in records]
-        L += [f"| **sum of stage times** | | {sum(r['seconds'] for r in records):.1f} |", '',
+             '## Wall time per stage', '', to_markdown(times, floatfmt='.1f')]
+        L += ['',
               f"Stages run {jobs} at a time where their dependencies allow. The last invocation ran {n_run} of "
               f"{len(records)} stages of group `{group}` (the others were up to date) in {wall:.1f} s of wall time.", '',
               f'## Table 2 (x4, PSNR dB / SSIM on Y, mean ± std over {SEEDS.get(profile, 1)} seeds)', '',

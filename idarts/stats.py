@@ -255,9 +255,9 @@ def read_csv(path) -> list[dict]:
         return [{k: _CSV_TYPES.get(k, str)(v) if v != '' else v for k, v in r.items()} for r in csv.DictReader(f)]
 
 # %% ../nbs/13_stats.ipynb #de126b33
-def to_markdown(df: pd.DataFrame) -> str:
-    "The table as GitHub Markdown (needs `tabulate`)."
-    return df.to_markdown(index=False)
+def to_markdown(df: pd.DataFrame, **kw) -> str:
+    "The table as GitHub Markdown (needs `tabulate`; `kw` go to it, e.g. `floatfmt='.1f'`)."
+    return df.to_markdown(index=False, **kw)
 
 # %% ../nbs/13_stats.ipynb #66a9a812
 _TEX = {'\\': r'\textbackslash{}', '&': r'\&', '%': r'\%', '$': r'\$', '#': r'\#', '_': r'\_', '{': r'\{', '}': r'\}',
