@@ -14,8 +14,8 @@ import numpy as np
 # %% auto #0
 __all__ = ['IdartsError', 'set_seed', 'get_device', 'rng_state', 'set_rng_state', 'config_dict', 'upgrade_config',
            'config_from_dict', 'make_config', 'config_hash', 'current_umask', 'atomic_file', 'atomic_write_bytes',
-           'save_json', 'load_json', 'save_checkpoint', 'load_checkpoint', 'JsonlLogger', 'read_jsonl', 'read_log',
-           'git_commit', 'hardware', 'env_info', 'prepare_run_dir']
+           'save_json', 'write_csv', 'read_csv', 'to_markdown', 'load_json', 'save_checkpoint', 'load_checkpoint',
+           'JsonlLogger', 'read_jsonl', 'read_log', 'git_commit', 'hardware', 'env_info', 'prepare_run_dir']
 
 # %% ../nbs/00_core.ipynb #cddf4959
 class IdartsError(Exception):
@@ -160,6 +160,29 @@ def atomic_write_bytes(path, data: bytes):
 def save_json(obj, path, indent=2):
     "Write `obj` as JSON atomically."
     atomic_write_bytes(path, (json.dumps(_jsonable(obj), indent=indent) + '\n').encode())
+
+# %% ../nbs/00_core.ipynb #1705b495
+def write_csv(rows, path) -> Path:
+    "Write rows (a DataFrame, or dicts: columns are the union of keys in first-seen order) as CSV, atomically."
+    import pandas as pd   # lazily: core stays light to import
+    df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    path = Path(path)
+    atomic_write_bytes(path, df.to_csv(index=False).encode('utf-8'))
+    return path
+
+# %% ../nbs/00_core.ipynb #5379b280
+_CSV_TYPES = dict(scale=int, n_images=int, psnr=float, ssim=float)
+
+def read_csv(path) -> list[dict]:
+    "Evaluation rows written by `write_csv` (scale and n_images as int, psnr and ssim as float, the rest as text)."
+    import csv
+    with open(path, newline='') as f:
+        return [{k: _CSV_TYPES.get(k, str)(v) if v != '' else v for k, v in r.items()} for r in csv.DictReader(f)]
+
+# %% ../nbs/00_core.ipynb #de126b33
+def to_markdown(df, **kw) -> str:
+    "A pandas DataFrame as GitHub Markdown (needs `tabulate`; `kw` go to it, e.g. `floatfmt='.1f'`)."
+    return df.to_markdown(index=False, **kw)
 
 # %% ../nbs/00_core.ipynb #7e9efa77
 def load_json(path):

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import IdartsError, atomic_file, get_device
+from .core import IdartsError, atomic_file, get_device, write_csv
 from .data import DATASETS, dataset_info, expand_paths, imresize, list_images, load_image, modcrop
 from .metrics import gray_output
 from .rundir import ensure_dir
@@ -268,7 +268,6 @@ def run_eval(model: str, sets=('Set5', 'Set14', 'B100', 'Urban100'), scales=(4,)
     method, s = resolve_method(model, None, device=device, self_ensemble=self_ensemble, tile=tile, amp=amp)
     if len(method.scales) == 1 and any(sc != s for sc in scales):
         raise IdartsError(f"{model} is a x{s} model; evaluate it with --scales {s}")
-    from idarts.stats import write_csv   # the one CSV writer (pandas: imported only here)
     def save(rows, per):   # after every (set, scale): a late failure loses nothing already scored
         if out: write_csv(rows, out)
         if per_image_out: write_csv(per, per_image_out)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib, json, os, re, shutil, sys, time
 from dataclasses import dataclass
 from pathlib import Path
-from .core import IdartsError, atomic_write_bytes, config_hash, env_info, load_json, read_jsonl, save_json
+from .core import IdartsError, atomic_write_bytes, to_markdown, config_hash, env_info, load_json, read_jsonl, save_json
 
 # %% auto #0
 __all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'METHODS', 'ABLATION', 'GROUPS', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash',
@@ -237,7 +237,6 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
     root = Path(root)
     env = env_info()
     import pandas as pd
-    from idarts.stats import to_markdown          # the one table formatter (pandas: imported only here)
     times = pd.DataFrame([dict(stage=r['stage'], notebook=r['notebook'], seconds=r['seconds']) for r in records] +
                          [dict(stage='**sum of stage times**', notebook='', seconds=sum(r['seconds'] for r in records))])
     def body(fig_prefix):

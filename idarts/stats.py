@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .core import atomic_write_bytes  # torch-free
+from .core import atomic_write_bytes, to_markdown, write_csv  # torch-free
 
 # %% auto #0
 __all__ = ['SWITCH_NAMES', 'BEYOND', 'mean_std', 'fmt_mean_std', 't_interval', 'paired_bootstrap', 'verdict', 'verdict_sentence',
            'seed_summary', 'format_table2', 'paired_differences', 'bootstrap_differences', 'first_epoch_at_least',
-           'collapses', 'collapse_table', 'ablation_findings', 'write_csv', 'read_csv', 'to_markdown', 'write_table']
+           'collapses', 'collapse_table', 'ablation_findings', 'write_table']
 
 # %% ../nbs/13_stats.ipynb #c3eb7687
 def mean_std(values) -> tuple[float, float, int]:
@@ -236,28 +236,6 @@ def ablation_findings(table: pd.DataFrame, base=('original', 'improved'), k: int
     if stoppers: out.append("Switches that stop the collapse of the original space on their own: " + ', '.join(dict.fromkeys(stoppers)) + '.')
     elif tried: out.append("No single switch stops the collapse of the original space on its own.")
     return out
-
-# %% ../nbs/13_stats.ipynb #1705b495
-def write_csv(rows, path) -> Path:
-    "Write rows (a DataFrame, or dicts: columns are the union of keys in first-seen order) as CSV, atomically."
-    df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
-    path = Path(path)
-    atomic_write_bytes(path, df.to_csv(index=False).encode('utf-8'))
-    return path
-
-# %% ../nbs/13_stats.ipynb #5379b280
-_CSV_TYPES = dict(scale=int, n_images=int, psnr=float, ssim=float)
-
-def read_csv(path) -> list[dict]:
-    "Evaluation rows written by `write_csv` (scale and n_images as int, psnr and ssim as float, the rest as text)."
-    import csv
-    with open(path, newline='') as f:
-        return [{k: _CSV_TYPES.get(k, str)(v) if v != '' else v for k, v in r.items()} for r in csv.DictReader(f)]
-
-# %% ../nbs/13_stats.ipynb #de126b33
-def to_markdown(df: pd.DataFrame, **kw) -> str:
-    "The table as GitHub Markdown (needs `tabulate`; `kw` go to it, e.g. `floatfmt='.1f'`)."
-    return df.to_markdown(index=False, **kw)
 
 # %% ../nbs/13_stats.ipynb #66a9a812
 _TEX = {'\\': r'\textbackslash{}', '&': r'\&', '%': r'\%', '$': r'\$', '#': r'\#', '_': r'\_', '{': r'\{', '}': r'\}',
