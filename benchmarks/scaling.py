@@ -103,6 +103,9 @@ def main():
     ap.add_argument('--steps', type=int, default=2)
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
+    if 'MALLOC_MMAP_THRESHOLD_' not in os.environ:  # glibc then returns freed large blocks at once (else RSS keeps every past peak)
+        os.environ['MALLOC_MMAP_THRESHOLD_'] = '1048576'
+        os.execv(sys.executable, [sys.executable, *sys.argv])
     import torch
     from idarts.core import hardware
     torch.set_num_threads(a.threads)

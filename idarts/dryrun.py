@@ -167,10 +167,11 @@ def _lr_pixels(paths, scale: int) -> int:
     return n
 
 def _eval_image(p: dict) -> torch.Tensor:
-    "The LR image (MATLAB bicubic) of the first image of stage `p`'s first set, `(1, 3, h, w)` in [0, 1]."
+    "The LR image (MATLAB bicubic) of the smallest image of stage `p`'s first set, `(1, 3, h, w)` in [0, 1]."
     import numpy as np
     from idarts.data import list_images, load_image, make_lr
-    lr = make_lr(load_image(list_images(p['sets'][0])[0]), p['scale'])[1]
+    path = min(list_images(p['sets'][0]), key=lambda q: _lr_pixels([q], p['scale']))
+    lr = make_lr(load_image(path), p['scale'])[1]
     if lr.ndim == 2: lr = np.repeat(lr[..., None], 3, axis=2)
     return torch.from_numpy(np.ascontiguousarray(lr)).permute(2, 0, 1)[None].float() / 255
 
@@ -213,7 +214,7 @@ def full_run_flops(p: dict) -> tuple[int, str]:
 
 # %% ../nbs/16_dryrun.ipynb #3ba4fd46
 def measure_stage(p: dict, steps: int = 2, act_budget_gb: float = 4.5, max_batch: int | None = None, seed: int = 0) -> dict:
-    """Run `steps` real steps of stage `p` (after one warm-up step) on this machine and measure them: seconds per step
+    """Run `steps` real steps of stage `p` (after a warm-up step on 8x8 LR crops: allocator and kernels) on this machine and measure them: seconds per step
     (process CPU time: with one thread the compute, robust to other jobs; and wall time), the activations saved for
     backward, this process's peak RSS. The step is measured at the largest batch up to the profile's whose activations
     stay under `act_budget_gb` and that is at most `max_batch`; activations and time are then scaled to the profile's batch."""
@@ -223,15 +224,15 @@ def measure_stage(p: dict, steps: int = 2, act_budget_gb: float = 4.5, max_batch
     if p['kind'] == 'eval':
         x = _eval_image(p)
         b, act_b, batches, px = 1, 0, [(x, None)] * (steps + 1), x.shape[-1] * x.shape[-2]
-        step((x[..., :16, :16], None))  # warm-up on a crop: oneDNN's first-call costs
+        step((x[..., :8, :8], None))  # warm-up on a crop
     else:
         px = 0
         act1 = saved_bytes(forward, *_stand_in_batches(p, 1, 1, seed)[0], exclude=params)
         b = max(1, min(p['batch'], max_batch or p['batch'], int(act_budget_gb * 2**30 // act1)))
         k = _n_batches(p)
         batches = _stand_in_batches(p, b, k * (steps + 1), seed)
-        step(*batches[:k])  # warm-up
-        act_b = saved_bytes(forward, *batches[0], exclude=params)
+        step(*[(lr[..., :8, :8], hr[..., :8 * p['scale'], :8 * p['scale']]) for lr, hr in batches[:k]])  # warm-up on 8x8 LR crops
+        act_b = act1 if b == 1 else saved_bytes(forward, *batches[0], exclude=params)
     cpu, wall = [], []
     for i in range(1, steps + 1):
         k = _n_batches(p)
@@ -260,9 +261,11 @@ def _run_isolated(p: dict, steps: int, act_budget_gb: float, max_batch: int) -> 
         f = Path(d)/'record.json'
         cmd = [sys.executable, '-m', 'idarts.dryrun', '--stage-json', json.dumps(p), '--steps', str(steps),
                '--budget-gb', str(act_budget_gb), '--max-batch', str(max_batch), '--record', str(f)]
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        # a fixed mmap threshold: glibc returns freed large blocks at once, so the peak RSS is the stage's, not the allocator's slack
+        r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'MALLOC_MMAP_THRESHOLD_': '1048576'})
         if r.returncode:
-            raise IdartsError(f"dry-run stage {p['stage']} failed ({(r.stderr.strip().splitlines() or ['no output'])[-1]}); run {' '.join(cmd[:3])} ... to see why")
+            why = (r.stderr.strip().splitlines() or [f'killed by signal {-r.returncode}, e.g. out of memory' if r.returncode < 0 else f'exit {r.returncode}'])[-1]
+            raise IdartsError(f"dry-run stage {p['stage']} failed ({why}); rerun it alone with --stages {p['stage']}, or lower --budget-gb")
         return json.loads(f.read_text())
 
 def dry_run(profile: str = 'paper', steps: int = 1, out=None, stages=None, isolate: bool = True, act_budget_gb: float = 4.5,
@@ -297,7 +300,8 @@ def dry_run(profile: str = 'paper', steps: int = 1, out=None, stages=None, isola
             new = {r['stage']: r for r in old['stages']} | {r['stage']: r for r in recs}
             recs = [new[p['stage']] for p in dryrun_plan(profile) if p['stage'] in new]
         meta = dict(profile=profile, machine=hardware(), threads=torch.get_num_threads(), torch=torch.__version__, steps=steps,
-                    utilisation=UTILISATION, gpus=GPUS, stand_in=list(STAND_IN), date=time.strftime('%Y-%m-%d'))
+                    utilisation=UTILISATION, gpus=GPUS, stand_in=list(STAND_IN), date=time.strftime('%Y-%m-%d'),
+                    act_budget_gb=act_budget_gb, step_tflop=step_tflop)
         (out/'dryrun.json').write_text(json.dumps(dict(meta=meta, stages=recs), indent=1))
         (out/'dryrun.md').write_text(dryrun_table(recs, meta))
     return recs
@@ -329,13 +333,15 @@ def dryrun_table(recs: list, meta: dict | None = None) -> str:
              + ' | '.join(f"**{_g(tot[g])}**" for g in gpus) + ' |')
     u = meta.get('utilisation', UTILISATION)
     peaks = ', '.join(f"{g} {v['fp32'] / 1e12:.1f} TFLOP/s" for g, v in GPUS.items())
-    L += ['', f"Measured with `idarts.dryrun` ({meta.get('steps', '?')} timed step(s) per stage after one warm-up) on {meta.get('machine', hardware())}, "
+    L += ['', f"Measured with `idarts.dryrun` ({meta.get('steps', '?')} timed step(s) per stage after a warm-up step on 8x8 LR crops) on {meta.get('machine', hardware())}, "
           f"torch {meta.get('torch', torch.__version__)}, {meta.get('date', '')}. "
           f"Training patches are cut from {' + '.join(meta.get('stand_in', STAND_IN))} standing in for DIV2K (the cost of a step does not depend on the images). "
-          "Values in parentheses were measured at that smaller batch (activations over the budget); the value before them is scaled "
+          "Values in parentheses were measured at the smaller batch in parentheses in the batch column (chosen to keep a measured step under "
+          f"{meta.get('act_budget_gb', '?')} GB of activations and {meta.get('step_tflop', '?')} TFLOP); the value before them is scaled "
           "linearly to the profile's batch (activations, FLOPs and step time are linear in the batch). "
           "Activations: bytes of the tensors saved for backward by one forward (each storage once, parameters excluded); "
-          "peak RSS: the stage process's maximum resident set (model, optimiser state, data, activations and the allocator's slack). "
+          "peak RSS: the stage process's maximum resident set (model, optimiser state, data, activations, backward's temporaries; "
+          "glibc's mmap threshold fixed at 1 MB so that freed blocks are returned). "
           "CPU s/step: median process CPU time of a step (a search step is an alpha step and a weight step). "
           "FLOPs: `torch.utils.flop_counter` on the meta device at the profile's size (matmuls and convolutions, 1 MAC = 2 FLOPs; "
           "elementwise ops not counted; grouped convolutions' backward counted with their groups). "
