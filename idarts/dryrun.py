@@ -76,7 +76,8 @@ def dryrun_plan(profile: str = 'paper') -> list[dict]:
 # %% ../nbs/16_dryrun.ipynb #a5530535
 def _stage_parts(p: dict, device='cpu') -> tuple:
     """`(model, step, forward)` of stage `p` on `device`: `step(*batches)` is one optimisation (or evaluation) step as
-    idarts runs it, `forward(lr, hr)` the forward pass whose saved tensors that step's backward needs."""
+    idarts runs it, `forward(lr, hr)` the forward pass whose saved tensors that step's backward needs. A training stage
+    with `p['checkpointing'] == 'cell'` recomputes each cell in backward (`SRNetwork`'s per-cell checkpointing)."""
     from idarts.search import SearchConfig, alpha_betas
     from idarts.train import TrainConfig
     with torch.device(device):
@@ -99,7 +100,8 @@ def _stage_parts(p: dict, device='cpu') -> tuple:
         from idarts.sr_net import build_model, model_spec
         c = make_config(TrainConfig, p['config'])
         g = idarts.genotype(f"{p['space']}-cpu-s0")  # a searched cell of that space stands in for the paper run's own
-        model = build_model(model_spec('darts', genotype=g, cells=p['cells'], channels=p['channels'], scale=p['scale']))
+        model = build_model(model_spec('darts', genotype=g, cells=p['cells'], channels=p['channels'], scale=p['scale']),
+                            checkpointing=p.get('checkpointing', 'none'))
         forward = lambda lr, hr: F.l1_loss(model(lr), hr)
         if p['kind'] == 'eval':
             model.eval()
@@ -217,7 +219,10 @@ def measure_stage(p: dict, steps: int = 2, act_budget_gb: float = 4.5, max_batch
     """Run `steps` real steps of stage `p` (after a warm-up step on 8x8 LR crops: allocator and kernels) on this machine and measure them: seconds per step
     (process CPU time: with one thread the compute, robust to other jobs; and wall time), the activations saved for
     backward, this process's peak RSS. The step is measured at the largest batch up to the profile's whose activations
-    stay under `act_budget_gb` and that is at most `max_batch`; activations and time are then scaled to the profile's batch."""
+    stay under `act_budget_gb` and that is at most `max_batch`; activations and time are then scaled to the profile's batch.
+    A training step whose activations at that batch pass half the budget (backward's temporaries come on top) is timed
+    with per-cell checkpointing (`checkpointing: 'cell'` in the record; `dry_run` converts its time by the FLOP ratio);
+    its activations are those of a plain forward at batch 1 (`act1`), scaled."""
     torch.manual_seed(seed)
     model, step, forward = _stage_parts(p)
     params = list(model.parameters())
@@ -229,10 +234,14 @@ def measure_stage(p: dict, steps: int = 2, act_budget_gb: float = 4.5, max_batch
         px = 0
         act1 = saved_bytes(forward, *_stand_in_batches(p, 1, 1, seed)[0], exclude=params)
         b = max(1, min(p['batch'], max_batch or p['batch'], int(act_budget_gb * 2**30 // act1)))
+        if p['kind'] == 'train' and act1 * b > act_budget_gb * 2**30 / 2:  # backward's temporaries would pass the budget
+            p = dict(p, checkpointing='cell')
+            del model, step, forward
+            model, step, forward = _stage_parts(p)
         k = _n_batches(p)
         batches = _stand_in_batches(p, b, k * (steps + 1), seed)
         step(*[(lr[..., :8, :8], hr[..., :8 * p['scale'], :8 * p['scale']]) for lr, hr in batches[:k]])  # warm-up on 8x8 LR crops
-        act_b = act1 if b == 1 else saved_bytes(forward, *batches[0], exclude=params)
+        act_b = act1 * b if b == 1 or p.get('checkpointing') else saved_bytes(forward, *batches[0], exclude=params)
     cpu, wall = [], []
     for i in range(1, steps + 1):
         k = _n_batches(p)
@@ -245,7 +254,8 @@ def measure_stage(p: dict, steps: int = 2, act_budget_gb: float = 4.5, max_batch
                rss_gb_measured=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
                cpu_s_measured=statistics.median(cpu), wall_s_measured=statistics.median(wall), cpu_s=statistics.median(cpu) * f,
                lr_pixels_measured=px)
-    rec['rss_gb'] = rec['rss_gb_measured'] + rec['act_gb'] - rec['act_gb_measured']
+    # the profile's batch adds its activations; a checkpointed step's RSS says nothing about the plain one's
+    rec['rss_gb'] = None if p.get('checkpointing') else rec['rss_gb_measured'] + rec['act_gb'] - rec['act_gb_measured']
     return rec
 
 # %% ../nbs/16_dryrun.ipynb #5502dfaf
@@ -286,8 +296,10 @@ def dry_run(profile: str = 'paper', steps: int = 1, out=None, stages=None, isola
         mb = max(1, int(step_tflop * 1e12 // stage_flops(p, 1))) if p['kind'] != 'eval' else 1
         r = _run_isolated(p, steps, act_budget_gb, mb) if isolate else measure_stage(p, steps, act_budget_gb, mb)
         r['full_flops'], r['full_note'] = full_run_flops(p)
-        r['flops_measured'] = r['lr_pixels_measured'] * _fwd_flops_per_px(p) if p['kind'] == 'eval' else stage_flops(p, r['measured_batch'])
+        pm = dict(p, checkpointing=r['checkpointing']) if r.get('checkpointing') else p  # what was timed
+        r['flops_measured'] = r['lr_pixels_measured'] * _fwd_flops_per_px(p) if p['kind'] == 'eval' else stage_flops(pm, r['measured_batch'])
         r['cpu_gflops'] = r['flops_measured'] / r['cpu_s_measured'] / 1e9
+        if r.get('checkpointing'): r['cpu_s'] *= stage_flops(p, r['measured_batch']) / r['flops_measured']  # the plain step's share
         r['flops'] = stage_flops(p) if p['kind'] != 'eval' else r['flops_measured']
         r.update(project(r))
         recs.append(r)
@@ -324,7 +336,8 @@ def dryrun_table(recs: list, meta: dict | None = None) -> str:
             scaled = r['measured_batch'] != r['batch']
             size = f"{r['batch']} x {r['patch_hr'] // r['scale']}² LR" + (f" ({r['measured_batch']})" if scaled else '')
             act = f"{_g(r['act_gb'])}" + (f" ({_g(r['act_gb_measured'])})" if scaled else '')
-            rss = f"{_g(r['rss_gb'])}" + (f" ({_g(r['rss_gb_measured'])})" if scaled else '')
+            rss = f"{_g(r['rss_gb'])}" + (f" ({_g(r['rss_gb_measured'])})" if scaled else '') if r['rss_gb'] is not None else \
+                f"- ({_g(r['rss_gb_measured'])} with per-cell checkpointing)"
             s = _g(r['cpu_s']) + (f" ({_g(r['cpu_s_measured'])})" if scaled else '')
         L.append(f"| {r['stage']} | {net} | {size} | {act} | {rss} | {s} | {_g(r['cpu_gflops'])} | {_g(r['flops'] / 1e12)} | "
                  f"{r['full_note']} | {_g(r['full_flops'] / 1e15)} | " + ' | '.join(_g(r[f'{g} h']) for g in gpus) + ' |')
@@ -342,7 +355,9 @@ def dryrun_table(recs: list, meta: dict | None = None) -> str:
           "Activations: bytes of the tensors saved for backward by one forward (each storage once, parameters excluded); "
           "peak RSS: the stage process's maximum resident set (model, optimiser state, data, activations, backward's temporaries; "
           "glibc's mmap threshold fixed at 1 MB so that freed blocks are returned). "
-          "CPU s/step: median process CPU time of a step (a search step is an alpha step and a weight step). "
+          "CPU s/step: median process CPU time of a step (a search step is an alpha step and a weight step); a training step too large "
+          "to run plainly here was timed with per-cell checkpointing (each cell's forward recomputed in backward) and its time "
+          "multiplied by the FLOP ratio plain / checkpointed (GFLOP/s: the checkpointed step's). "
           "FLOPs: `torch.utils.flop_counter` on the meta device at the profile's size (matmuls and convolutions, 1 MAC = 2 FLOPs; "
           "elementwise ops not counted; grouped convolutions' backward counted with their groups). "
           f"Projection: full-run FLOPs / (fp32 peak x {u:.0%}), peaks {peaks} "
