@@ -215,7 +215,7 @@ def full_run_flops(p: dict) -> tuple[int, str]:
     return int(px * _fwd_flops_per_px(p)), f"{px / 1e6:.2f} MP LR ({', '.join(p['sets'])} x{p['scale']})"
 
 # %% ../nbs/16_dryrun.ipynb #3ba4fd46
-def measure_stage(p: dict, steps: int = 2, act_budget_gb: float = 4.5, max_batch: int | None = None, seed: int = 0) -> dict:
+def measure_stage(p: dict, steps: int = 2, act_budget_gb: float = 3.5, max_batch: int | None = None, seed: int = 0) -> dict:
     """Run `steps` real steps of stage `p` (after a warm-up step on 8x8 LR crops: allocator and kernels) on this machine and measure them: seconds per step
     (process CPU time: with one thread the compute, robust to other jobs; and wall time), the activations saved for
     backward, this process's peak RSS. The step is measured at the largest batch up to the profile's whose activations
@@ -267,7 +267,7 @@ def project(rec: dict, utilisation: float = UTILISATION) -> dict:
     "Hours of the full run of `rec`'s stage on one of each GPU of `GPUS`: its FLOPs over (fp32 peak x `utilisation`)."
     return {f'{g} h': rec['full_flops'] / (v['fp32'] * utilisation) / 3600 for g, v in GPUS.items()}
 
-MMAP_THRESHOLD = 16 * 2**20
+MMAP_THRESHOLD = 2**20
 
 def _run_isolated(p: dict, steps: int, act_budget_gb: float, max_batch: int) -> dict:
     "`measure_stage` in a fresh process (so that its peak RSS is the stage's own)."
@@ -275,15 +275,16 @@ def _run_isolated(p: dict, steps: int, act_budget_gb: float, max_batch: int) -> 
         f = Path(d)/'record.json'
         cmd = [sys.executable, '-m', 'idarts.dryrun', '--stage-json', json.dumps(p), '--steps', str(steps),
                '--budget-gb', str(act_budget_gb), '--max-batch', str(max_batch), '--record', str(f)]
-        # glibc's mmap threshold fixed (not raised as blocks are freed), so the peak RSS is the stage's, not the allocator's slack;
-        # 16 MB: the activations of these steps stay below it (1 MB made the kernel zero pages of every step: 2x the CPU time)
+        # glibc's mmap threshold fixed at 1 MB (not raised as blocks are freed), so that freed activations go back to the system
+        # and the peak RSS is the stage's: with 16 MB the paper's search step grew past 13 GB. The price: the kernel zeroes the
+        # fresh pages of every step (system time, recorded apart)
         r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'MALLOC_MMAP_THRESHOLD_': str(MMAP_THRESHOLD)})
         if r.returncode:
             why = (r.stderr.strip().splitlines() or [f'killed by signal {-r.returncode}, e.g. out of memory' if r.returncode < 0 else f'exit {r.returncode}'])[-1]
             raise IdartsError(f"dry-run stage {p['stage']} failed ({why}); rerun it alone with --stages {p['stage']}, or lower --budget-gb")
         return json.loads(f.read_text())
 
-def dry_run(profile: str = 'paper', steps: int = 1, out=None, stages=None, isolate: bool = True, act_budget_gb: float = 4.5,
+def dry_run(profile: str = 'paper', steps: int = 1, out=None, stages=None, isolate: bool = True, act_budget_gb: float = 3.5,
             step_tflop: float = 2.0, progress: bool = True) -> list[dict]:
     """Every compute stage of `make reproduce PROFILE=profile` at the profile's sizes for `steps` steps (`measure_stage`),
     with its full run's FLOPs and projected GPU hours; writes `dryrun.json` and `dryrun.md` into `out` when given.
@@ -330,8 +331,8 @@ def dryrun_table(recs: list, meta: dict | None = None) -> str:
     "The Markdown table of `dry_run`'s records: what was measured, what is derived, and the projection's assumptions."
     meta = meta or {}
     gpus = list(GPUS)
-    L = ['| stage | network | batch (measured at) | activations GB | peak RSS GB | CPU s/step | CPU GFLOP/s | TFLOP/step | full run | PFLOP | '
-         + ' | '.join(f'{g} h' for g in gpus) + ' |', '|' + '---|' * (10 + len(gpus))]
+    L = ['| stage | network | batch (measured at) | activations GB | peak RSS GB | CPU s/step | of it system | CPU GFLOP/s | TFLOP/step | full run | PFLOP | '
+         + ' | '.join(f'{g} h' for g in gpus) + ' |', '|' + '---|' * (11 + len(gpus))]
     for r in recs:
         net = f"{'supernet ' if r['kind'] == 'search' else ''}{r['space']} C{r['channels']} K{r['cells']}"
         if r['kind'] == 'eval':
@@ -344,10 +345,11 @@ def dryrun_table(recs: list, meta: dict | None = None) -> str:
             rss = f"{_g(r['rss_gb'])}" + (f" ({_g(r['rss_gb_measured'])})" if scaled else '') if r['rss_gb'] is not None else \
                 f"- ({_g(r['rss_gb_measured'])} with per-cell checkpointing)"
             s = _g(r['cpu_s']) + (f" ({_g(r['cpu_s_measured'])})" if scaled else '')
-        L.append(f"| {r['stage']} | {net} | {size} | {act} | {rss} | {s} | {_g(r['cpu_gflops'])} | {_g(r['flops'] / 1e12)} | "
+        sys_ = f"{r['sys_s_measured'] / r['cpu_s_measured']:.0%}" if 'sys_s_measured' in r else '-'
+        L.append(f"| {r['stage']} | {net} | {size} | {act} | {rss} | {s} | {sys_} | {_g(r['cpu_gflops'])} | {_g(r['flops'] / 1e12)} | "
                  f"{r['full_note']} | {_g(r['full_flops'] / 1e15)} | " + ' | '.join(_g(r[f'{g} h']) for g in gpus) + ' |')
     tot = {g: sum(r[f'{g} h'] for r in recs) for g in gpus}
-    L.append('| **all stages** | | | | | | | | | ' + f"{_g(sum(r['full_flops'] for r in recs) / 1e15)} | "
+    L.append('| **all stages** | | | | | | | | | | ' + f"{_g(sum(r['full_flops'] for r in recs) / 1e15)} | "
              + ' | '.join(f"**{_g(tot[g])}**" for g in gpus) + ' |')
     u = meta.get('utilisation', UTILISATION)
     peaks = ', '.join(f"{g} {v['fp32'] / 1e12:.1f} TFLOP/s" for g, v in GPUS.items())
@@ -359,8 +361,8 @@ def dryrun_table(recs: list, meta: dict | None = None) -> str:
           "linearly to the profile's batch (activations, FLOPs and step time are linear in the batch). "
           "Activations: bytes of the tensors saved for backward by one forward (each storage once, parameters excluded); "
           f"peak RSS: the stage process's maximum resident set (model, optimiser state, data, activations, backward's temporaries; "
-          "glibc's mmap threshold fixed at {meta.get('mmap_threshold_mb', '?')} MB so that it is not the allocator's slack). "
-          "CPU s/step: median process CPU time (user + system) of a step (a search step is an alpha step and a weight step); a training step too large "
+          "glibc's mmap threshold fixed at {meta.get('mmap_threshold_mb', '?')} MB so that freed blocks go back at once). "
+          "CPU s/step: median process CPU time (user + system; the system part is mostly the kernel zeroing the pages of freshly mapped tensors, a cost of the 1 MB threshold) of a step (a search step is an alpha step and a weight step); a training step too large "
           "to run plainly here was timed with per-cell checkpointing (each cell's forward recomputed in backward) and its time "
           "multiplied by the FLOP ratio plain / checkpointed (GFLOP/s: the checkpointed step's). "
           "FLOPs: `torch.utils.flop_counter` on the meta device at the profile's size (matmuls and convolutions, 1 MAC = 2 FLOPs; "
@@ -385,7 +387,7 @@ def main(argv=None):
     ap.add_argument('--steps', type=int, default=1, help='timed steps per stage (after one warm-up step)')
     ap.add_argument('--out', help='folder for dryrun.json and dryrun.md (default: tables/<profile>)')
     ap.add_argument('--stages', help='comma-separated subset of stages')
-    ap.add_argument('--budget-gb', type=float, default=4.5, help='largest activations of a measured step (above: a smaller batch, scaled)')
+    ap.add_argument('--budget-gb', type=float, default=3.5, help='largest activations of a measured step (above: a smaller batch, scaled)')
     ap.add_argument('--step-tflop', type=float, default=2.0, help='largest FLOPs of a measured step (above: a smaller batch, scaled)')
     ap.add_argument('--max-batch', type=int, help=argparse.SUPPRESS)
     ap.add_argument('--stage-json', help=argparse.SUPPRESS)
