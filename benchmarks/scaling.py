@@ -4,8 +4,9 @@
 
 - **Supernet**: one search-network step (forward + backward of the L1 loss, what the weight and the alpha updates
   each cost), improved space, x4, random data. One size varies at a time around the base C16, K4 cells, batch 8,
-  LR patch 24 (cells 2-8, channels 8-64, LR patch 12-48). Step time: the median process CPU time (`time.process_time`)
-  of `--steps` steps after a warm-up step (one thread: the compute, robust to other jobs on a shared machine).
+  LR patch 24 (cells 2-8, channels 8-64, LR patch 12-48). Step time: the median process CPU time (user + system, `os.times`)
+  of `--steps` steps after a warm-up step (one thread: the compute, robust to other jobs on a shared machine), each
+  point in a fresh process with glibc's default allocator.
   Activations: the bytes of the tensors the forward saves for backward (`idarts.dryrun.saved_bytes`: each storage once,
   parameters excluded); that is the part of a step's memory that grows with the sizes. Each panel gives the fitted
   power law (slope of the log-log line). -> figures/perf/supernet_scaling.png and .json.
@@ -29,7 +30,7 @@ LABELS = dict(cells='cells K', C='channels C', patch='LR patch side (pixels)')
 
 
 def supernet_point(cells, C, batch, patch, steps=2, scale=4, space='improved') -> dict:
-    "Median CPU seconds of a supernet fwd+bwd step (after a warm-up) and its saved activations."
+    "Median CPU seconds (user + system, and system alone) of a supernet fwd+bwd step after a warm-up, its saved activations, peak RSS."
     import torch
     from idarts.dryrun import saved_bytes
     from idarts.search_net import SearchNetwork
@@ -40,13 +41,28 @@ def supernet_point(cells, C, batch, patch, steps=2, scale=4, space='improved') -
         net.zero_grad(set_to_none=True)
         net.loss(lr, hr).backward()
     step()  # warm-up
-    ts = []
+    ts, ss = [], []
     for _ in range(steps):
-        t = time.process_time()
+        t = os.times()
         step()
-        ts.append(time.process_time() - t)
+        e = os.times()
+        ts.append(e.user + e.system - t.user - t.system)
+        ss.append(e.system - t.system)
     act = saved_bytes(net.loss, lr, hr, exclude=list(net.parameters()))
-    return dict(cells=cells, C=C, batch=batch, patch=patch, s_step=statistics.median(ts), act_gb=act / 2**30)
+    import resource
+    return dict(cells=cells, C=C, batch=batch, patch=patch, s_step=statistics.median(ts), sys_s=statistics.median(ss),
+                act_gb=act / 2**30, rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
+
+
+def point_process(cells, C, batch, patch, steps, threads) -> dict:
+    """`supernet_point` in a fresh process with glibc's default allocator: no point inherits another's heap (a process
+    running them all grew to 8 GB), and no fixed mmap threshold makes some sizes pay the kernel's page zeroing."""
+    import subprocess
+    env = {**os.environ, 'OMP_NUM_THREADS': str(threads)}
+    env.pop('MALLOC_MMAP_THRESHOLD_', None)
+    r = subprocess.run([sys.executable, __file__, '--threads', str(threads), '--point', json.dumps([cells, C, batch, patch, steps])],
+                       capture_output=True, text=True, env=env, check=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def slope(x, y) -> float:
@@ -54,14 +70,15 @@ def slope(x, y) -> float:
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
-def supernet(steps: int, title: str) -> dict:
+def supernet(steps: int, threads: int, title: str) -> dict:
     res = {}
     for k, values in SWEEPS.items():
         res[k] = []
         for v in values:
-            r = supernet_point(**dict(BASE, **{k: v}), steps=steps)
+            r = point_process(**dict(BASE, **{k: v}), steps=steps, threads=threads)
             res[k].append(r)
-            print(f"{k}={v}: {r['s_step']:.3f} s/step, {r['act_gb'] * 1024:.0f} MB activations", flush=True)
+            print(f"{k}={v}: {r['s_step']:.3f} s/step ({r['sys_s']:.3f} system), {r['act_gb'] * 1024:.0f} MB activations, "
+                  f"peak RSS {r['rss_gb']:.2f} GB", flush=True)
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -102,17 +119,18 @@ def main():
     ap.add_argument('--only', choices=('supernet', 'upscale'))
     ap.add_argument('--steps', type=int, default=2)
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--point', help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if 'MALLOC_MMAP_THRESHOLD_' not in os.environ:  # glibc then returns freed large blocks at once (else RSS keeps every past peak)
-        os.environ['MALLOC_MMAP_THRESHOLD_'] = '1048576'
-        os.execv(sys.executable, [sys.executable, *sys.argv])
+    if a.point:  # one supernet point, in its own process (see `point_process`)
+        print(json.dumps(supernet_point(*json.loads(a.point))))
+        return
     import torch
     from idarts.core import hardware
     torch.set_num_threads(a.threads)
     os.environ['OMP_NUM_THREADS'] = str(a.threads)  # for the upscale subprocesses
     title = f'{hardware()}, torch {torch.__version__}, {time.strftime("%Y-%m-%d")}'  # hardware(): the CPU and the torch threads
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, fn in (('supernet', lambda: supernet(a.steps, title)), ('upscale', lambda: upscale(title))):
+    for name, fn in (('supernet', lambda: supernet(a.steps, a.threads, title)), ('upscale', lambda: upscale(title))):
         if a.only and a.only != name: continue
         t = time.time()
         res = dict(machine=title, **fn())
