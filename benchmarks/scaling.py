@@ -11,7 +11,7 @@
   parameters excluded); that is the part of a step's memory that grows with the sizes. Each panel gives the fitted
   power law (slope of the log-log line). -> figures/perf/supernet_scaling.png and .json.
 - **Upscale**: `benchmarks/upscale_memory.sweep` (the `idarts upscale --tile 256` command on a tiny random x4 network
-  under `/usr/bin/time -v`) for inputs of 0.25-2 MP: peak RSS against the output's size.
+  under `/usr/bin/time -v`) for inputs of 0.25-4 MP: peak RSS against the output's size.
   -> figures/perf/upscale_memory.png and .json.
 - Evaluation time vs megapixels is `benchmarks/eval_speed.py --figure figures/perf/eval_vs_megapixels.png`.
 
@@ -108,7 +108,7 @@ def supernet(steps: int, threads: int, title: str) -> dict:
 def upscale(title: str) -> dict:
     sys.path.insert(0, str(ROOT/'benchmarks'))
     import upscale_memory
-    sizes = [(int(round((m * 1e6 * 4 / 3) ** .5)), int(round((m * 1e6 * 3 / 4) ** .5))) for m in (0.25, 0.5, 1, 2)]
+    sizes = [(int(round((m * 1e6 * 4 / 3) ** .5)), int(round((m * 1e6 * 3 / 4) ** .5))) for m in (0.25, 0.5, 1, 2, 4)]
     rows = upscale_memory.sweep(sizes, tile=256, timeout=600)
     upscale_memory.figure(rows, OUT/'upscale_memory.png', f'`idarts upscale --tile 256`, x4, tiny random network\n{title}')
     return dict(rows=rows)
