@@ -16,17 +16,20 @@ def test_make_dry_run_branch():
 
 
 def test_dry_run_smoke(tmp_path):
-    "Two stages in their own processes: records, projections and the table are written; a tiny budget scales the batch."
+    "Two stages in their own processes: records, projections and the table are written; a tiny budget scales the batch and checkpoints."
     r = subprocess.run([sys.executable, '-m', 'idarts.dryrun', '--profile', 'smoke', '--steps', '1', '--out', str(tmp_path),
                         '--stages', 'train_improved,eval_original', '--budget-gb', '1e-6'], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     d = json.loads((tmp_path/'dryrun.json').read_text())
     tr, ev = d['stages']
     assert (tr['stage'], ev['stage']) == ('train_improved', 'eval_original')
-    assert tr['measured_batch'] == 1 < tr['batch']  # over the budget: measured at batch 1, scaled to the profile's
+    # over the budget: measured at batch 1 with per-cell checkpointing, scaled to the profile's batch and to a plain step
+    assert tr['measured_batch'] == 1 < tr['batch'] and tr['checkpointing'] == 'cell' and tr['rss_gb'] is None
     assert tr['act_gb'] == pytest.approx(tr['act_gb_measured'] * tr['batch'])
     assert tr['rss_gb_measured'] > tr['act_gb_measured'] > 0 and tr['cpu_s'] > 0 and ev['cpu_s'] > 0
-    assert tr['flops'] == tr['batch'] * tr['flops_measured'] and tr['full_flops'] > tr['steps'] * tr['flops']
+    assert tr['flops_measured'] > tr['flops'] / tr['batch']  # the checkpointed step recomputes the cells' forward
+    assert tr['cpu_s'] == pytest.approx(tr['cpu_s_measured'] * tr['flops'] / tr['flops_measured'])
+    assert tr['full_flops'] > tr['steps'] * tr['flops']
     assert tr['TITAN Xp h'] > tr['H100 SXM h'] > 0
     md = (tmp_path/'dryrun.md').read_text()
     assert '| train_improved |' in md and '| eval_original |' in md and '(1)' in md
