@@ -245,11 +245,11 @@ def measure_stage(p: dict, steps: int = 2, act_budget_gb: float = 3.5, max_batch
     cpu, wall, sys_ = [], [], []
     for i in range(1, steps + 1):
         k = _n_batches(p)
-        c, w = os.times(), time.perf_counter()
+        c, w, t = time.process_time(), time.perf_counter(), os.times()
         step(*batches[i * k:(i + 1) * k]) if p['kind'] != 'eval' else step(batches[i])
         e = os.times()
-        cpu.append(e.user + e.system - c.user - c.system)
-        sys_.append(e.system - c.system)
+        cpu.append(time.process_time() - c)  # user + system, ns resolution (os.times ticks in 10 ms)
+        sys_.append(e.system - t.system)
         wall.append(time.perf_counter() - w)
     f = p['batch'] / b  # 1 when measured at the profile's batch
     rec = dict(p, measured_batch=b, threads=torch.get_num_threads(), act_gb_measured=act_b / 2**30, act_gb=act_b * f / 2**30,
@@ -304,7 +304,7 @@ def dry_run(profile: str = 'paper', steps: int = 1, out=None, stages=None, isola
         r['full_flops'], r['full_note'] = full_run_flops(p)
         pm = dict(p, checkpointing=r['checkpointing']) if r.get('checkpointing') else p  # what was timed
         r['flops_measured'] = r['lr_pixels_measured'] * _fwd_flops_per_px(p) if p['kind'] == 'eval' else stage_flops(pm, r['measured_batch'])
-        r['cpu_gflops'] = r['flops_measured'] / r['cpu_s_measured'] / 1e9
+        r['cpu_gflops'] = r['flops_measured'] / max(r['cpu_s_measured'], 1e-9) / 1e9
         if r.get('checkpointing'): r['cpu_s'] *= stage_flops(p, r['measured_batch']) / r['flops_measured']  # the plain step's share
         r['flops'] = stage_flops(p) if p['kind'] != 'eval' else r['flops_measured']
         r.update(project(r))
@@ -345,7 +345,7 @@ def dryrun_table(recs: list, meta: dict | None = None) -> str:
             rss = f"{_g(r['rss_gb'])}" + (f" ({_g(r['rss_gb_measured'])})" if scaled else '') if r['rss_gb'] is not None else \
                 f"- ({_g(r['rss_gb_measured'])} with per-cell checkpointing)"
             s = _g(r['cpu_s']) + (f" ({_g(r['cpu_s_measured'])})" if scaled else '')
-        sys_ = f"{r['sys_s_measured'] / r['cpu_s_measured']:.0%}" if 'sys_s_measured' in r else '-'
+        sys_ = f"{min(r['sys_s_measured'] / max(r['cpu_s_measured'], 1e-9), 1):.0%}" if 'sys_s_measured' in r else '-'
         L.append(f"| {r['stage']} | {net} | {size} | {act} | {rss} | {s} | {sys_} | {_g(r['cpu_gflops'])} | {_g(r['flops'] / 1e12)} | "
                  f"{r['full_note']} | {_g(r['full_flops'] / 1e15)} | " + ' | '.join(_g(r[f'{g} h']) for g in gpus) + ' |')
     tot = {g: sum(r[f'{g} h'] for r in recs) for g in gpus}
