@@ -1,6 +1,7 @@
 # idarts: two commands do everything on a fresh machine.
 #   make test                      nbdev_test (notebooks) + pytest (CLI, resume, DDP, bad input)
 #   make reproduce [PROFILE=cpu]   regenerate every figure and table of the profile (smoke|cpu|paper), SEEDS seeds per space
+#   make reproduce PROFILE=paper DRY_RUN=1   every stage at full size for a few steps: tables/paper/dryrun.md
 #   make study [PROFILE=cpu]       the ablation of the paper's four changes and the collapse indicators
 #   make lab                       JupyterLab on nbs/ (the notebooks, run top to bottom)
 #   make install TORCH_INDEX=cpu   which torch build: cpu, cu126, cu128, ... (PyTorch's wheel index); default: pip's index
@@ -14,6 +15,8 @@ TORCH_INDEX_URL := $(if $(TORCH_INDEX),$(if $(findstring ://,$(TORCH_INDEX)),$(T
 LAB_PORT ?= 8888
 PROFILE ?= cpu
 FORCE ?= 0
+# DRY_RUN=1: `make reproduce` runs every stage at the profile's sizes for a few steps (memory, s/step, projected GPU time) instead
+DRY_RUN ?= 0
 JOBS ?=
 SEEDS ?=
 BIN := $(VENV)/bin
@@ -50,7 +53,7 @@ test: $(STAMP)
 REPRO_ARGS = --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force,) $(if $(JOBS),--jobs $(JOBS),) $(if $(SEEDS),--seeds $(SEEDS),)
 
 reproduce: $(STAMP)
-	$(BIN)/python -m idarts.reproduce --group paper $(REPRO_ARGS)
+	$(if $(filter 1,$(DRY_RUN)),$(BIN)/python -m idarts.dryrun --profile $(PROFILE) --out tables/$(PROFILE),$(BIN)/python -m idarts.reproduce --group paper $(REPRO_ARGS))
 
 study: $(STAMP)
 	$(BIN)/python -m idarts.reproduce --group study $(REPRO_ARGS)
