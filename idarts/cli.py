@@ -11,7 +11,8 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['SUBCOMMANDS', 'PROFILES', 'SCALES', 'SPACE_NAMES', 'BENCHMARKS', 'EXPORT_FORMATS', 'GROUPS', 'HANDLERS',
            'parse_overrides', 'run_config', 'cmd_data', 'cmd_info', 'cmd_genotypes', 'cmd_search', 'cmd_train',
-           'cmd_train_worker', 'cmd_eval', 'cmd_upscale', 'cmd_export', 'cmd_reproduce', 'build_parser', 'main']
+           'cmd_train_worker', 'cmd_eval', 'cmd_upscale', 'cmd_export', 'cmd_reproduce', 'cmd_dryrun', 'build_parser',
+           'main']
 
 # %% ../nbs/11_cli.ipynb #90b2a007
 def _parse_value(field, text: str):
@@ -181,8 +182,21 @@ def cmd_reproduce(args):
     reproduce(profile=args.profile, force=args.force, stages=args.stages.split(',') if args.stages else None, root=args.root,
               jobs=args.jobs, group=args.group, seeds=args.seeds)
 
+# %% ../nbs/11_cli.ipynb #0ae99d96
+def cmd_dryrun(args):
+    "Every stage of a profile at full size for a few steps: memory, seconds per step, projected GPU time (`idarts.dryrun`)."
+    import json
+    from idarts.dryrun import dry_run, dryrun_table, measure_stage
+    if args.stage_json:   # one isolated stage in its own process (`dryrun._run_isolated`)
+        rec = measure_stage(json.loads(args.stage_json), args.steps, args.budget_gb, args.max_batch)
+        Path(args.record).write_text(json.dumps(rec))
+        return
+    recs = dry_run(args.profile, args.steps, args.out or f'tables/{args.profile}', args.stages.split(',') if args.stages else None,
+                   act_budget_gb=args.budget_gb, step_tflop=args.step_tflop)
+    print(dryrun_table(recs))
+
 # %% ../nbs/11_cli.ipynb #3993239f
-SUBCOMMANDS = ('data', 'info', 'genotypes', 'search', 'train', 'train-worker', 'eval', 'upscale', 'export', 'reproduce')
+SUBCOMMANDS = ('data', 'info', 'genotypes', 'search', 'train', 'train-worker', 'eval', 'upscale', 'export', 'reproduce', 'dryrun')
 PROFILES = ('smoke', 'cpu', 'paper')
 SCALES = (2, 3, 4)
 # the names of idarts.ops.SPACES and of the benchmark sets of idarts.data.DATASETS, here without importing torch
@@ -360,12 +374,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--group', default='paper', choices=GROUPS, help="'paper' (make reproduce), 'study' (make study) or 'all'")
     r.add_argument('--seeds', type=_count(1), help='search and training seeds per space (default: smoke 2, cpu 3, paper 1)')
     r.add_argument('--root', default='.', help='the folder that receives runs/, figures/ and tables/')
+
+    d = _sub(sub, 'dryrun', "every stage of a profile at full size for a few steps: memory, s/step, projected GPU time",
+             'idarts dryrun --profile paper --out tables/paper')
+    d.add_argument('--profile', default='paper', choices=PROFILES, help='the profile whose sizes are run (default: paper)')
+    d.add_argument('--steps', type=_count(1), default=1, help='timed steps per stage (after one warm-up step)')
+    d.add_argument('--out', metavar='DIR', help='folder for dryrun.json and dryrun.md (default: tables/<profile>)')
+    d.add_argument('--stages', help='comma-separated subset of stages (default: all)')
+    d.add_argument('--budget-gb', type=float, default=3.5, help='largest activations of a measured step (above: a smaller batch, scaled)')
+    d.add_argument('--step-tflop', type=float, default=2.0, help='largest FLOPs of a measured step (above: a smaller batch, scaled)')
+    for hidden in ('--max-batch', '--stage-json', '--record'):   # one isolated stage (what `dryrun._run_isolated` starts)
+        d.add_argument(hidden, type=int if hidden == '--max-batch' else str, help=argparse.SUPPRESS)
     return ap
 
 # %% ../nbs/11_cli.ipynb #7831740d
 HANDLERS = dict(data=cmd_data, info=cmd_info, genotypes=cmd_genotypes, search=cmd_search, train=cmd_train, eval=cmd_eval,
                 **{'train-worker': cmd_train_worker},
-                upscale=cmd_upscale, export=cmd_export, reproduce=cmd_reproduce)
+                upscale=cmd_upscale, export=cmd_export, reproduce=cmd_reproduce, dryrun=cmd_dryrun)
 def main(argv=None) -> int:
     "Entry point of the `idarts` command."
     args = build_parser().parse_args(argv)   # --help, --version and usage errors end here, before torch is imported

@@ -8,7 +8,7 @@ __all__ = ['GPUS', 'UTILISATION', 'STAND_IN', 'EVAL_SETS', 'VAL_HR', 'PAPER_TIME
            'dryrun_table', 'main']
 
 # %% ../nbs/16_dryrun.ipynb #617e5fa9
-import argparse, functools, json, os, resource, statistics, subprocess, sys, tempfile, time
+import functools, json, os, resource, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import torch
@@ -380,26 +380,9 @@ def dryrun_table(recs: list, meta: dict | None = None) -> str:
     return '\n'.join(L) + '\n'
 
 # %% ../nbs/16_dryrun.ipynb #a2d0364b
-def main(argv=None):
-    "`python -m idarts.dryrun --profile paper --out tables/paper` (what `make reproduce PROFILE=paper DRY_RUN=1` runs)."
-    ap = argparse.ArgumentParser(prog='python -m idarts.dryrun', description='Dry run of a profile: every stage at full size for a few steps, with memory, time and GPU projections.')
-    ap.add_argument('--profile', default='paper', choices=('smoke', 'cpu', 'paper'))
-    ap.add_argument('--steps', type=int, default=1, help='timed steps per stage (after one warm-up step)')
-    ap.add_argument('--out', help='folder for dryrun.json and dryrun.md (default: tables/<profile>)')
-    ap.add_argument('--stages', help='comma-separated subset of stages')
-    ap.add_argument('--budget-gb', type=float, default=3.5, help='largest activations of a measured step (above: a smaller batch, scaled)')
-    ap.add_argument('--step-tflop', type=float, default=2.0, help='largest FLOPs of a measured step (above: a smaller batch, scaled)')
-    ap.add_argument('--max-batch', type=int, help=argparse.SUPPRESS)
-    ap.add_argument('--stage-json', help=argparse.SUPPRESS)
-    ap.add_argument('--record', help=argparse.SUPPRESS)
-    a = ap.parse_args(argv)
-    try:
-        if a.stage_json:  # one isolated stage (see `_run_isolated`)
-            Path(a.record).write_text(json.dumps(measure_stage(json.loads(a.stage_json), a.steps, a.budget_gb, a.max_batch)))
-            return
-        recs = dry_run(a.profile, a.steps, a.out or f'tables/{a.profile}', a.stages.split(',') if a.stages else None,
-                       act_budget_gb=a.budget_gb, step_tflop=a.step_tflop)
-    except IdartsError as e: sys.exit(f'idarts.dryrun: error: {e}')
-    print(dryrun_table(recs))
+def main(argv=None) -> int:
+    "`python -m idarts.dryrun ARGS`: `idarts dryrun ARGS` (what `make reproduce PROFILE=paper DRY_RUN=1` runs)."
+    from idarts.cli import main as cli_main
+    return cli_main(['dryrun', *(sys.argv[1:] if argv is None else argv)])
 
-if __name__ == '__main__' and '__file__' in globals(): main()  # `python -m idarts.dryrun`; not in the notebook
+if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())  # `python -m idarts.dryrun`; not in the notebook
