@@ -18,17 +18,19 @@ from torch.utils.flop_counter import FlopCounterMode
 from .core import IdartsError, hardware, make_config
 
 # %% ../nbs/16_dryrun.ipynb #0c4e546c
+def prod_(xs) -> int:
+    p = 1
+    for x in xs: p *= int(x)
+    return p
+
+# %% ../nbs/16_dryrun.ipynb #c3a1e301
 def _conv_backward_flops(grad_out_shape, x_shape, w_shape, *args, out_shape=None, **kw) -> int:
     "FLOPs of `aten.convolution_backward`: each requested gradient (input, weight) costs one forward, groups included."
     output_mask = args[7] if len(args) > 7 else kw.get('output_mask', (True, True, False))
     fwd = 2 * grad_out_shape[0] * grad_out_shape[1] * w_shape[1] * prod_(grad_out_shape[2:]) * prod_(w_shape[2:])
     return fwd * (int(bool(output_mask[0])) + int(bool(output_mask[1])))
 
-def prod_(xs) -> int:
-    p = 1
-    for x in xs: p *= int(x)
-    return p
-
+# %% ../nbs/16_dryrun.ipynb #376bf1b0
 def flop_counter() -> FlopCounterMode:
     """`torch.utils.flop_counter.FlopCounterMode` (matmuls and convolutions; elementwise ops are not counted, 1 MAC = 2 FLOPs)
     with grouped convolutions' backward counted right: torch 2.13 counts it as if the convolution were dense (64x too much
@@ -45,10 +47,12 @@ STAND_IN = ('T91', 'BSD200')  # present training sets standing in for DIV2K (the
 EVAL_SETS = ('Set5', 'Set14', 'B100', 'Urban100')
 VAL_HR = (2040, 1356)  # assumed mean size of a DIV2K_valid image (not present here) for the per-epoch validation
 
+# %% ../nbs/16_dryrun.ipynb #6f04f391
 def _n_train(names) -> int:
     from idarts.data import DATASETS
     return sum(DATASETS[n].n_images if n in DATASETS else 0 for n in names)
 
+# %% ../nbs/16_dryrun.ipynb #7d7833dc
 def dryrun_plan(profile: str = 'paper') -> list[dict]:
     """The stages of `make reproduce PROFILE=profile` that cost compute, each with the network and batch of the profile
     and the number of steps of the full run: the two first-order searches, the two trainings, the two evaluations."""
@@ -115,8 +119,10 @@ def _stage_parts(p: dict, device='cpu') -> tuple:
             opt.step()
         return model, step, forward
 
+# %% ../nbs/16_dryrun.ipynb #75ab25c3
 def _n_batches(p) -> int: return 2 if p['kind'] == 'search' else 1
 
+# %% ../nbs/16_dryrun.ipynb #2842738b
 @functools.lru_cache(maxsize=64)
 def _flops_per_sample(p_json: str, lr_side: int | None) -> int:
     p = json.loads(p_json)
@@ -127,6 +133,7 @@ def _flops_per_sample(p_json: str, lr_side: int | None) -> int:
     with flop_counter() as fc: step(*batches)
     return fc.get_total_flops()
 
+# %% ../nbs/16_dryrun.ipynb #485233f2
 def stage_flops(p: dict, batch: int | None = None, lr_side: int | None = None) -> int:
     """FLOPs of one step of stage `p` at `batch` (default: the profile's) and LR patch side `lr_side`, counted on the meta
     device (nothing is computed) for one sample and multiplied by the batch (convolutions' cost is linear in it)."""
@@ -160,6 +167,7 @@ def _stand_in_batches(p: dict, batch: int, n: int, seed: int = 0) -> list:
     np.random.seed(seed)
     return [tuple(torch.stack(x) for x in zip(*[ds[int(i)] for i in np.random.randint(0, len(ds), batch)])) for _ in range(n)]
 
+# %% ../nbs/16_dryrun.ipynb #fb7d9d26
 def _lr_pixels(paths, scale: int) -> int:
     "LR pixels of the HR images at `paths` (their headers only)."
     from PIL import Image
@@ -168,6 +176,7 @@ def _lr_pixels(paths, scale: int) -> int:
         with Image.open(q) as im: n += (im.size[0] // scale) * (im.size[1] // scale)
     return n
 
+# %% ../nbs/16_dryrun.ipynb #a0df7395
 def _eval_image(p: dict) -> torch.Tensor:
     "The LR image (MATLAB bicubic) of the smallest image of stage `p`'s first set, `(1, 3, h, w)` in [0, 1]."
     import numpy as np
@@ -182,12 +191,14 @@ def _fwd_flops_per_px(p: dict) -> float:
     "Forward FLOPs per LR pixel of stage `p`'s network (on a 48x48 LR input; convolutions' cost is linear in pixels)."
     return stage_flops(dict(p, kind='eval'), batch=1, lr_side=48) / 48**2
 
+# %% ../nbs/16_dryrun.ipynb #c15cb833
 def _val_pixels(p: dict) -> tuple[int, str]:
     "LR pixels of one validation pass of a training stage, and where the number comes from."
     from idarts.data import list_images
     try: return _lr_pixels(list_images(p['val_data'], fetch=False)[:p['n_val']], p['scale']), 'measured'
     except IdartsError: return p['n_val'] * (VAL_HR[0] // p['scale']) * (VAL_HR[1] // p['scale']), f"assumed {VAL_HR[0]}x{VAL_HR[1]} HR"
 
+# %% ../nbs/16_dryrun.ipynb #c8a8e042
 def _search_record_flops(p: dict) -> int:
     "FLOPs of one search epoch record: the forward on the eval patches and `hessian_iters` alpha-Hessian-vector products."
     from idarts.architect import alpha_hvp
@@ -200,6 +211,7 @@ def _search_record_flops(p: dict) -> int:
     with flop_counter() as fc: alpha_hvp(model, [torch.rand_like(a) for a in model.alphas()], *mk(p['hessian_patches']))
     return ev + p['hessian_iters'] * fc.get_total_flops()
 
+# %% ../nbs/16_dryrun.ipynb #4e1065ab
 def full_run_flops(p: dict) -> tuple[int, str]:
     "FLOPs of stage `p`'s full run (all its steps, and its per-epoch evaluations), and a note on what they include."
     if p['kind'] == 'search':
@@ -267,6 +279,7 @@ def project(rec: dict, utilisation: float = UTILISATION) -> dict:
     "Hours of the full run of `rec`'s stage on one of each GPU of `GPUS`: its FLOPs over (fp32 peak x `utilisation`)."
     return {f'{g} h': rec['full_flops'] / (v['fp32'] * utilisation) / 3600 for g, v in GPUS.items()}
 
+# %% ../nbs/16_dryrun.ipynb #f231fa86
 MMAP_THRESHOLD = 2**20
 
 def _run_isolated(p: dict, steps: int, act_budget_gb: float, max_batch: int) -> dict:
@@ -284,6 +297,7 @@ def _run_isolated(p: dict, steps: int, act_budget_gb: float, max_batch: int) -> 
             raise IdartsError(f"dry-run stage {p['stage']} failed ({why}); rerun it alone with --stages {p['stage']}, or lower --budget-gb")
         return json.loads(f.read_text())
 
+# %% ../nbs/16_dryrun.ipynb #35159d09
 def dry_run(profile: str = 'paper', steps: int = 1, out=None, stages=None, isolate: bool = True, act_budget_gb: float = 3.5,
             step_tflop: float = 2.0, progress: bool = True) -> list[dict]:
     """Every compute stage of `make reproduce PROFILE=profile` at the profile's sizes for `steps` steps (`measure_stage`),
@@ -327,6 +341,7 @@ def dry_run(profile: str = 'paper', steps: int = 1, out=None, stages=None, isola
 # %% ../nbs/16_dryrun.ipynb #02faa8c4
 def _g(x) -> str: return f'{x:.3g}'
 
+# %% ../nbs/16_dryrun.ipynb #6debc342
 def dryrun_table(recs: list, meta: dict | None = None) -> str:
     "The Markdown table of `dry_run`'s records: what was measured, what is derived, and the projection's assumptions."
     meta = meta or {}
