@@ -8,7 +8,7 @@ import torch
 DATA = os.environ.get('IDARTS_DATA', str(Path(__file__).resolve().parents[2]/'shared'/'data'))
 os.environ.setdefault('IDARTS_DATA', DATA)
 
-from idarts.core import IdartsError, set_seed, config_dict, load_checkpoint, make_config, read_jsonl
+from idarts.core import IdartsError, set_seed, config_dict, config_from_dict, load_checkpoint, make_config, read_jsonl
 from idarts.genotype import Genotype
 from idarts import train as T
 
@@ -143,6 +143,6 @@ def test_dataloader_workers_do_not_change_training(tmp_path):
     "The data of a step is a pure function of the step: 2 DataLoader workers train the same weights as none."
     cfg, _ = _config(tmp_path, epochs=1, iters_per_epoch=3, n_val=1)
     T.train(cfg, tmp_path/'w0', progress=False)
-    T.train(T.config_from_dict(T.TrainConfig, {**config_dict(cfg), 'num_workers': 2}), tmp_path/'w2', progress=False)
+    T.train(config_from_dict(T.TrainConfig, {**config_dict(cfg), 'num_workers': 2}), tmp_path/'w2', progress=False)
     a, b = _weights(tmp_path/'w0'), _weights(tmp_path/'w2')
     assert all(torch.equal(a[k], b[k]) for k in a)
