@@ -51,7 +51,7 @@ def y_plane(img, *, border: int) -> np.ndarray:
     if x.ndim == 3 and x.shape[-1] == 1: x = x[..., 0]
     if x.ndim == 2: return _shave(x, border).astype(np.float64)
     if x.ndim != 3 or x.shape[-1] != 3: raise ValueError(f"expected HxWx3 or HxW, got {x.shape}")
-    if not x.flags.writeable or min(x.strides) < 0: x = np.ascontiguousarray(x).copy()
+    if not x.flags.writeable or min(x.strides) < 0: x = np.array(x)   # torch.from_numpy needs a writable, forward-strided array
     p = _shave(torch.from_numpy(x).permute(2, 0, 1), border)
     p = p.contiguous() if x.dtype == np.uint8 else p.to(torch.float64).contiguous()
     y = torch.mul(p[0], _Y_T[0])
@@ -65,7 +65,7 @@ def _check_pair(sr, hr):
         raise ValueError(f"SR and HR shapes differ: {tuple(sr.shape)} vs {tuple(hr.shape)} (crop HR to a multiple of the scale)")
 
 def _prep_np(img, border: int, y: bool) -> np.ndarray:
-    "Y (or the image as is) in float64, shaved (a view when possible: inputs are never modified); colour channels first."
+    "Y (`y_plane`; gray images as they are) or, with `y=False`, the colour image in float64 with channels first, shaved; inputs are never modified."
     x = np.asarray(img)
     if x.ndim == 3 and x.shape[-1] == 1: x = x[..., 0]
     if y or x.ndim == 2: return y_plane(x, border=border)
