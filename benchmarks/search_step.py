@@ -34,6 +34,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 from idarts.architect import Architect
 from idarts.core import get_device, hardware, set_seed
+from idarts.ops import depthwise_backward
 from idarts.search_net import SearchNetwork
 
 
@@ -114,26 +115,42 @@ def main(argv=None):
     ap.add_argument('--spaces', nargs='+', default=['original', 'improved'])
     ap.add_argument('--fd', nargs='+', default=['central', 'forward'], choices=['central', 'forward'],
                     help="finite differences of the second order to time (Architect(fd=...))")
+    ap.add_argument('--dw', nargs='+', default=['native', 'fast'], choices=['native', 'fast'],
+                    help="depthwise-convolution backwards to time (idarts.ops.depthwise_backward)")
+    ap.add_argument('--C', type=int, default=16, help='supernet channels (the paper searches with 64)')
+    ap.add_argument('--cells', type=int, default=4, help='supernet cells (the paper: 8)')
+    ap.add_argument('--batch', type=int, default=8, help='batch size (the paper: 16)')
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     dev = get_device(a.device)
     peak = matmul_peak(dev)
-    print(f"search step, C16 K4 B8 LR24 x4, {a.steps} timed steps after {a.warmup} warm-up, best of {a.rounds} rounds; "
-          f"{hardware()}; 2048^2 fp32 matmul peak {peak:.1f} GFLOP/s")
-    print(f"{'space':9s} {'variant':18s} {'s/step':>8s} {'/first':>7s} {'GFLOP/step':>11s} {'GFLOP/s':>8s} {'% peak':>7s}")
-    variants = [('first', 'central')] + [('second', fd) for fd in a.fd]
-    for space in a.spaces:
-        steps = {v: make_step(space, *v, device=a.device) for v in variants}
-        best = {v: float('inf') for v in variants}
-        for _ in range(a.rounds):
-            for v, (step, d) in steps.items(): best[v] = min(best[v], time_steps(step, d, a.steps, a.warmup))
-        for v in variants:
-            fl = step_flops(make_step(space, *v, device=a.device)[0]) / 1e9
-            name = v[0] if v[0] == 'first' else f"second fd={v[1]}"
-            rate = fl / best[v]
-            print(f"{space:9s} {name:18s} {best[v]:8.3f} {best[v] / best[variants[0]]:7.2f} {fl:11.2f} {rate:8.2f} "
-                  f"{100 * rate / peak:7.1f}", flush=True)
-    print("/first: seconds per step over the first order's; % peak: effective GFLOP/s over the matmul peak")
+    size = dict(C=a.C, cells=a.cells, batch=a.batch)
+    print(f"search step, C{a.C} K{a.cells} B{a.batch} LR24 x4, {a.steps} timed steps after {a.warmup} warm-up, best of "
+          f"{a.rounds} rounds; {hardware()}; 2048^2 fp32 matmul peak {peak:.1f} GFLOP/s")
+    print(f"{'space':9s} {'dw':6s} {'variant':18s} {'s/step':>8s} {'/first':>7s} {'vs native':>9s} {'GFLOP/step':>11s} "
+          f"{'GFLOP/s':>8s} {'% peak':>7s}")
+    orders = [('first', 'central')] + [('second', fd) for fd in a.fd]
+    variants = [(dw, o, fd) for dw in a.dw for o, fd in orders]
+    try:
+        for space in a.spaces:
+            steps = {v: make_step(space, *v[1:], device=a.device, **size) for v in variants}
+            best = {v: float('inf') for v in variants}
+            for _ in range(a.rounds):
+                for v, (step, d) in steps.items():
+                    depthwise_backward(v[0])
+                    best[v] = min(best[v], time_steps(step, d, a.steps, a.warmup))
+            for v in variants:
+                depthwise_backward(v[0])
+                fl = step_flops(make_step(space, *v[1:], device=a.device, **size)[0]) / 1e9
+                name = v[1] if v[1] == 'first' else f"second fd={v[2]}"
+                rate, native = fl / best[v], best.get(('native',) + v[1:])
+                vs = f"{native / best[v]:9.2f}" if native else f"{'-':>9s}"
+                print(f"{space:9s} {v[0]:6s} {name:18s} {best[v]:8.3f} {best[v] / best[(v[0],) + orders[0]]:7.2f} {vs} "
+                      f"{fl:11.2f} {rate:8.2f} {100 * rate / peak:7.1f}", flush=True)
+    finally:
+        depthwise_backward('native')
+    print("/first: seconds per step over the first order's (same dw); vs native: speed-up of the fast depthwise backward; "
+          "% peak: effective GFLOP/s over the matmul peak (FLOPs of the native backward's convolutions)")
 
 
 if __name__ == '__main__':

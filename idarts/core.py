@@ -284,12 +284,13 @@ def hardware() -> str:
 
 # %% ../nbs/00_core.ipynb #7cead248
 def env_info() -> dict:
-    "Versions, hardware and commit, saved in every run directory."
+    "Versions, hardware, commit and the `IDARTS_*` environment switches, saved in every run directory."
     import torch
     from idarts import __version__
     return dict(idarts=__version__, python=sys.version.split()[0], torch=torch.__version__, numpy=np.__version__,
                 platform=platform.platform(), hardware=hardware(), git_commit=git_commit(),
-                time=time.strftime('%Y-%m-%dT%H:%M:%S%z'))
+                time=time.strftime('%Y-%m-%dT%H:%M:%S%z'),
+                switches={k: v for k, v in sorted(os.environ.items()) if k.startswith('IDARTS_')})
 
 # %% ../nbs/00_core.ipynb #0d485bdd
 def prepare_run_dir(path, cfg, kind: str) -> Path:

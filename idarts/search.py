@@ -45,7 +45,7 @@ class SearchConfig:
     space: str = 'improved'
     scale: int = 4
     seed: int = 0
-    order: str = 'first'
+    order: str = 'first'  # 'second': DARTS' unrolled step; 'second-forward': its one-sided Hessian-vector product (06_architect)
     data: tuple = ('DIV2K',)
     n_images: int | None = None
     cells: int = 8
@@ -89,7 +89,7 @@ def _device_ok(d: str) -> bool:
 
 SEARCH_RULES = dict(
     profile=Str(), space=Choice(*SPACES), scale=Choice(2, 3, 4), seed=SEED,
-    order=Choice('first', 'second'), data=Tuple(Str()), n_images=Int(2, optional=True), cells=Int(1), channels=Int(1),
+    order=Choice('first', 'second', 'second-forward'), data=Tuple(Str()), n_images=Int(2, optional=True), cells=Int(1), channels=Int(1),
     batch=Int(1), patch_hr=Int(3), patches_per_image=Int(1), steps_per_epoch=Int(1, optional=True), epochs=Int(1),
     w_lr=Float(0, lo_open=True), w_lr_min=Float(0), w_momentum=Float(0, 1, hi_open=True), w_weight_decay=Float(0),
     grad_clip=Float(0, lo_open=True), a_lr=Float(0, lo_open=True), a_betas=Tuple(Float(0, 1, hi_open=True), n=2),
@@ -179,7 +179,8 @@ def _search_setup(cfg: SearchConfig, out: Path, resume: bool) -> SimpleNamespace
     w_optim = torch.optim.SGD(model.weights(), lr=cfg.w_lr, momentum=cfg.w_momentum, weight_decay=cfg.w_weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_optim, T_max=cfg.epochs, eta_min=cfg.w_lr_min)
     arch = Architect(model, cfg.w_momentum, cfg.w_weight_decay, a_lr=cfg.a_lr, a_betas=alpha_betas(cfg),
-                     a_weight_decay=cfg.a_weight_decay, order=cfg.order)
+                     a_weight_decay=cfg.a_weight_decay, order=cfg.order.split('-')[0],
+                     fd='forward' if cfg.order == 'second-forward' else 'central')
     st = SimpleNamespace(cfg=cfg, out=out, ckpt_path=ckpt_path, dev=dev, trn=trn, val=val, eval_batches=eval_batches,
                          steps=cfg.steps_per_epoch or trn.schedule.per_pass, model=model, w_optim=w_optim, sched=sched, arch=arch,
                          log=JsonlLogger(log_path), start=0)
