@@ -11,13 +11,12 @@ from `TrainConfig.PROFILES['cpu']`), x4, one training step = forward, L1, backwa
 
 Inference: seconds per output megapixel for a 128x128 LR input (512x512 out), no grad. With
 `--bf16` the same is timed under bfloat16 autocast; with `--compile` the `auto` layout is also timed
-under `torch.compile` (inductor; compile time printed, not counted); with `--dw-fast` it is also timed
-with the fast depthwise backward (`idarts.ops.depthwise_backward('fast')`). The training step's FLOPs
+under `torch.compile` (inductor; compile time printed, not counted). The training step's FLOPs
 (`FlopCounterMode`, grouped-conv weight gradients counted right, see `search_step.py`) give the
 effective GFLOP/s of each variant, against a 2048x2048 fp32 matmul peak measured in the same run. Also times the real data stream (`StepPatches`
 on T91 + BSD200) when the data is present, to show whether loading limits training.
 
-    python benchmarks/train_speed.py [--steps 5] [--warmup 1] [--threads 1] [--device cpu] [--bf16] [--compile] [--dw-fast] [--profile cpu]
+    python benchmarks/train_speed.py [--steps 5] [--warmup 1] [--threads 1] [--device cpu] [--bf16] [--compile]
 
 Measured 2026-12-01 (2-core AMD EPYC, one thread, `--steps 3 --compile`, 4.35 GFLOP per step): nchw 53.7,
 auto 104.3 (1.94x, 28.4 GFLOP/s = 31% of a 93 GFLOP/s matmul peak), channels_last 95.5 patches/s;
@@ -29,7 +28,6 @@ import torch
 import torch.nn.functional as F
 from idarts.core import get_device, hardware, make_config, set_seed
 from idarts.genotype import Genotype
-from idarts.ops import depthwise_backward
 from idarts.sr_net import build_model, count_params, model_spec
 from idarts.train import TrainConfig
 from search_step import matmul_peak, step_flops  # benchmarks/ is on sys.path when this file is run as a script
@@ -110,8 +108,6 @@ def main(argv=None):
     ap.add_argument('--bf16', action='store_true', help='also time bfloat16 autocast')
     ap.add_argument('--compile', action='store_true', help="also time the 'auto' layout under torch.compile")
     ap.add_argument('--profile', default='cpu', help="TrainConfig profile whose sizes are timed (default: cpu)")
-    ap.add_argument('--dw-fast', action='store_true',
-                    help="also time the 'auto' layout with the fast depthwise backward (idarts.ops.depthwise_backward)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     dev = get_device(a.device)
@@ -123,24 +119,21 @@ def main(argv=None):
     peak = matmul_peak(dev)
     gflop = step_flops(lambda i: train_step(cfg, 'nchw', dev)()) / 1e9
     print(f"one training step: {gflop:.2f} GFLOP; 2048^2 fp32 matmul peak {peak:.1f} GFLOP/s")
-    variants = [(l, False, False, 'native') for l in LAYOUTS] + ([(l, True, False, 'native') for l in LAYOUTS] if a.bf16 else [])
-    variants += [('auto', False, False, 'fast')] if a.dw_fast else []
-    variants += [('auto', False, True, 'native')] if a.compile else []
+    variants = [(l, False, False) for l in LAYOUTS] + ([(l, True, False) for l in LAYOUTS] if a.bf16 else [])
+    variants += [('auto', False, True)] if a.compile else []
     print(f"{'layout':22s} {'train patches/s':>16s} {'ratio':>6s} {'GFLOP/s':>8s} {'% peak':>7s} {'infer s/MP':>11s} {'ratio':>6s}")
     base, rates = None, {}
-    for layout, bf16, compiled, dw in variants:
-        depthwise_backward(dw)
+    for layout, bf16, compiled in variants:
         t = time.perf_counter()
         r = train_rate(cfg, layout, dev, a.steps, a.warmup, bf16, compiled)
         s = infer_s_per_mp(cfg, layout, dev, bf16=bf16, compiled=compiled)
         if compiled: print(f"(torch.compile: first steps incl. compilation and timing took {time.perf_counter() - t:.0f} s)")
         base = base or (r, s)
-        if not compiled and dw == 'native': rates[layout, bf16] = r
-        name = layout + (' +bf16' if bf16 else '') + (' +compile' if compiled else '') + (' +dw fast' if dw == 'fast' else '')
+        if not compiled: rates[layout, bf16] = r
+        name = layout + (' +bf16' if bf16 else '') + (' +compile' if compiled else '')
         rate = gflop * r / cfg.batch
         print(f"{name:22s} {r:16.1f} {r / base[0]:6.2f} {rate:8.2f} {100 * rate / peak:7.1f} {s:11.3f} {base[1] / s:6.2f}",
               flush=True)
-    depthwise_backward('native')
     d = data_rate(cfg)
     if d is not None:
         print(f"data stream (StepPatches, {', '.join(cfg.data)}): {d:.0f} patches/s = {d / rates['auto', False]:.1f}x "

@@ -124,7 +124,6 @@ def cmd_search(args):
     named = dict(space=args.space, scale=args.scale, seed=args.seed, order=args.order, device=_changed(args.device),
                  data=tuple(args.data.split(',')) if args.data else None)
     cfg, out, resume = run_config(SearchConfig, args, named)
-    _dw_backward(args)
     g = search(cfg, out, resume=resume, progress=not args.quiet, overwrite=args.overwrite)
     print(f"genotype: {g}\nrun dir: {out}")
 
@@ -133,13 +132,6 @@ def _changed(device):
     "`--device` as a config override: None (keep the config's) for the default `auto`."
     return None if device == 'auto' else device
 
-# %% ../nbs/11_cli.ipynb #c086ee98
-def _dw_backward(args):
-    "Apply `--dw-backward` (if given) to this process and the processes it starts."
-    if getattr(args, 'dw_backward', None):
-        from idarts.ops import depthwise_backward
-        depthwise_backward(args.dw_backward)
-
 # %% ../nbs/11_cli.ipynb #b99dc465
 def cmd_train(args):
     from idarts.train import TrainConfig, train
@@ -147,7 +139,6 @@ def cmd_train(args):
                  seed=args.seed, device=_changed(args.device), amp_bf16=True if args.amp == 'bf16' else None,
                  data=tuple(args.data.split(',')) if args.data else None)
     cfg, out, resume = run_config(TrainConfig, args, named)
-    _dw_backward(args)
     train(cfg, out, resume=resume, progress=not args.quiet, overwrite=args.overwrite)
     print(f"run dir: {out}")
 
@@ -285,9 +276,6 @@ def _run_flags(p, profile_default='cpu'):
     p.add_argument('--data', metavar='SETS', help='comma-separated training sets, e.g. T91,BSD200 (default: the profile\'s)')
     p.add_argument('--set', action='append', metavar='KEY=VALUE', help='override any config field (repeatable)')
     p.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
-    p.add_argument('--dw-backward', choices=('native', 'fast'), help="depthwise-convolution backward: native (PyTorch's; "
-                   "results bit-identical to the committed ones) or fast (faster on CPU, last-bit differences); "
-                   "default: $IDARTS_DW_BACKWARD, else native")
     _device_flag(p, 'compute')
 
 # %% ../nbs/11_cli.ipynb #17ceac12

@@ -4,18 +4,14 @@
 
 # %% ../nbs/03_ops.ipynb #1caec2c5
 from __future__ import annotations
-import functools, os, warnings
 from dataclasses import asdict, dataclass, fields
 
-import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .core import IdartsError
 
 # %% auto #0
-__all__ = ['OP_NAMES', 'SPACES', 'DW_BACKWARD_ENV', 'SpaceConfig', 'get_space', 'space_name', 'depthwise_backward',
-           'dw_input_grad', 'dw_weight_grad', 'DepthwiseConv2d', 'sep', 'relu_sep_bn', 'Residual', 'Zero', 'ReLUConvBN',
+__all__ = ['OP_NAMES', 'SPACES', 'SpaceConfig', 'get_space', 'space_name', 'sep', 'relu_sep_bn', 'Residual', 'Zero', 'ReLUConvBN',
            'make_op']
 
 # %% ../nbs/03_ops.ipynb #51d27de2
@@ -89,101 +85,11 @@ def space_name(space) -> str:
         if c == cfg: return n
     raise IdartsError(f"search space {asdict(cfg)} has no name; add it to idarts.ops.SPACES")
 
-# %% ../nbs/03_ops.ipynb #b67f15ea
-DW_BACKWARD_ENV = 'IDARTS_DW_BACKWARD'
-
-def depthwise_backward(mode: str | None = None) -> str:
-    "The depthwise backward in use ('native' or 'fast'); with `mode`, set it for this process and its children."
-    if mode is not None:
-        if mode not in ('native', 'fast'):
-            raise IdartsError(f"depthwise backward {mode!r} is not known; use 'native' (PyTorch's) or 'fast'")
-        os.environ[DW_BACKWARD_ENV] = mode
-    m = os.environ.get(DW_BACKWARD_ENV, 'native')
-    if m not in ('native', 'fast'):
-        raise IdartsError(f"{DW_BACKWARD_ENV}={m!r} is not known; set it to 'native' or 'fast'")
-    return m
-
-# %% ../nbs/03_ops.ipynb #722431f7
-def _native_grads(go, x, w, padding: int, dilation: int, mask) -> tuple:
-    "PyTorch's own depthwise convolution backward: (input grad, weight grad), None where `mask` is False."
-    gi, gw, _ = torch.ops.aten.convolution_backward(go, x, w, None, [1, 1], [padding, padding], [dilation, dilation],
-                                                    False, [0, 0], w.shape[0], [mask[0], mask[1], False])
-    return gi, gw
-
-# %% ../nbs/03_ops.ipynb #05763276
-def dw_input_grad(go, w, padding: int, dilation: int):
-    "Input gradient of a stride-1 'same' depthwise convolution: the forward convolution with the flipped kernel."
-    return F.conv2d(go, w.flip(2, 3), None, 1, padding, dilation, w.shape[0])
-
-# %% ../nbs/03_ops.ipynb #3f5f36c5
-def _tap_sums(x, go, k: int, d: int):
-    "The depthwise weight gradient written out: for each tap (i, j), sum over n, h, w of go * (x shifted by d*(i, j))."
-    p, (H, W) = d * (k - 1) // 2, go.shape[-2:]
-    xp, go = F.pad(x.float(), (p,) * 4), go.float()
-    taps = [(xp[:, :, d * i:d * i + H, d * j:d * j + W] * go).sum((0, 2, 3)) for i in range(k) for j in range(k)]
-    return torch.stack(taps, 1).view(-1, 1, k, k)
-
-@functools.lru_cache(maxsize=None)
-def _compiled_tap_sums(k: int, d: int):
-    "`_tap_sums` for one kernel size and dilation, compiled by inductor into one fused reduction loop."
-    return torch.compile(functools.partial(_tap_sums, k=k, d=d), dynamic=False)
-
-# %% ../nbs/03_ops.ipynb #661c7a41
-_INDUCTOR = dict(enabled=True)  # False after a failed compilation (a warning says why); tests set it by hand
-
-def dw_weight_grad(go, x, w, padding: int, dilation: int):
-    "Weight gradient of a stride-1 'same' depthwise convolution (see above for which kernel computes it)."
-    k = w.shape[-1]
-    compiled = (k, dilation) != (3, 1) and x.device.type in ('cpu', 'cuda') and not torch.is_grad_enabled()
-    if compiled and _INDUCTOR['enabled']:
-        try: return _compiled_tap_sums(k, dilation)(x, go).to(w.dtype)
-        except Exception as e:  # e.g. no C++ compiler for inductor
-            _INDUCTOR['enabled'] = False
-            warnings.warn(f"idarts: the fast depthwise weight gradient could not be compiled ({type(e).__name__}: {e}); "
-                          f"using PyTorch's (slower) for the rest of this process")
-    return _native_grads(go, x, w, padding, dilation, (False, True))[1]
-
-# %% ../nbs/03_ops.ipynb #cd860c07
-def _will_run(ctx, i: int) -> bool:
-    "Whether the running backward pass needs the gradient of input `i` of this autograd node."
-    node = ctx.next_functions[i][0]
-    if node is None: return False
-    try: return torch._C._will_engine_execute_node(node)
-    except RuntimeError: return True  # a leaf that `autograd.grad` returns: needed
-    except AttributeError: return True  # a torch without this (private) query: compute it
-
-class _DepthwiseConv(torch.autograd.Function):
-    "A stride-1 'same' depthwise convolution whose backward is `dw_input_grad` and `dw_weight_grad`."
-    @staticmethod
-    def forward(ctx, x, w, padding: int, dilation: int):
-        ctx.save_for_backward(x, w)
-        ctx.padding, ctx.dilation = padding, dilation
-        return F.conv2d(x, w, None, 1, padding, dilation, w.shape[0])
-
-    @staticmethod
-    def backward(ctx, go):
-        x, w = ctx.saved_tensors
-        gi = gw = None
-        x, w = x.to(go.dtype), w.to(go.dtype)  # under autocast: the dtype the forward ran in
-        if ctx.needs_input_grad[0] and _will_run(ctx, 0): gi = dw_input_grad(go, w, ctx.padding, ctx.dilation)
-        if ctx.needs_input_grad[1] and _will_run(ctx, 1): gw = dw_weight_grad(go, x, w, ctx.padding, ctx.dilation)
-        return gi, gw, None, None
-
-# %% ../nbs/03_ops.ipynb #a6e93057
-class DepthwiseConv2d(nn.Conv2d):
-    "A kxk depthwise convolution with 'same' padding, stride 1, no bias; see `depthwise_backward`."
-    def __init__(self, C: int, k: int, dilation: int = 1):
-        super().__init__(C, C, k, padding=dilation * (k - 1) // 2, dilation=dilation, groups=C, bias=False)
-
-    def forward(self, x):
-        if torch.is_grad_enabled() and depthwise_backward() == 'fast':
-            return _DepthwiseConv.apply(x, self.weight, self.padding[0], self.dilation[0])
-        return super().forward(x)
-
 # %% ../nbs/03_ops.ipynb #d2ce7670
 def sep(C, k, dilation=1, bias=False) -> list:
     "Depthwise kxk then pointwise 1x1, same spatial size."
-    return [DepthwiseConv2d(C, k, dilation), nn.Conv2d(C, C, 1, bias=bias)]
+    return [nn.Conv2d(C, C, k, padding=dilation * (k - 1) // 2, dilation=dilation, groups=C, bias=False),
+            nn.Conv2d(C, C, 1, bias=bias)]
 
 def relu_sep_bn(C, k, dilation, affine) -> list:
     "One DARTS block: ReLU, dw kxk, pw 1x1, BN."
