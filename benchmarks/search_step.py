@@ -37,7 +37,7 @@ NHWC view: 0.89-1.39x per op (forward and backward), not tried in the step; the 
 or on polyphase subgrids: slower than the compiled tap sums. A fast depthwise backward (custom autograd.Function:
 input gradient as the flipped-kernel forward conv, 5x5 and dilated weight gradients as inductor-compiled tap sums,
 weight gradients skipped in alpha-only passes via the autograd engine's execution query; session of 2026-12-02,
-commit 131617e): improved space at C64 K2 B16 1.20-1.45x (3 runs), original space 0.94-1.01x, C16 K4 B8 0.71-1.32x,
+commit 131617e): improved space at C64 K2 B16 1.20-1.45x (3 runs), original space 0.92-1.07x, C16 K4 B8 0.71-1.32x,
 cpu-profile training 1.0-1.21x: below the 1.3x bar in most settings, so not kept.
 """
 import argparse, time
