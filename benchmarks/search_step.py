@@ -42,9 +42,9 @@ cpu-profile training 1.0-1.21x: below the 1.3x bar in most settings, so not kept
 """
 import argparse, time
 import torch
-from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 from idarts.architect import Architect
 from idarts.core import get_device, hardware, set_seed
+from idarts.dryrun import flop_counter
 from idarts.search_net import SearchNetwork
 
 
@@ -84,19 +84,10 @@ def time_steps(step, dev, steps=3, warmup=1):
     return (time.perf_counter() - t) / steps
 
 
-def _conv_backward_flop(grad_out_shape, x_shape, w_shape, bias, stride, padding, dilation, transposed, output_padding,
-                        groups, output_mask, out_shape=None) -> int:
-    "`convolution_backward` FLOPs: each of grad-input and grad-weight costs what the forward conv costs."
-    fwd = conv_flop_count(x_shape, w_shape, grad_out_shape, transposed)
-    return fwd * (int(output_mask[0]) + int(output_mask[1]))
-
-
 def step_flops(step) -> int:
-    """FLOPs of one call of `step` (convolutions and matmuls, forward and backward).
-
-    The convolution backward formula of `FlopCounterMode` (torch 2.13) counts the weight gradient of a grouped
-    convolution `groups` times over (16x for the depthwise convs here); `_conv_backward_flop` replaces it."""
-    with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.convolution_backward: _conv_backward_flop}) as fc:
+    """FLOPs of one call of `step` (convolutions and matmuls, forward and backward), counted by `idarts.dryrun.flop_counter`
+    (grouped convolutions' weight gradients counted once, not `groups` times over as torch 2.13's own formula does)."""
+    with flop_counter() as fc:
         step(0)
     return fc.get_total_flops()
 

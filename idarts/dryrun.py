@@ -82,17 +82,16 @@ def _stage_parts(p: dict, device='cpu') -> tuple:
     """`(model, step, forward)` of stage `p` on `device`: `step(*batches)` is one optimisation (or evaluation) step as
     idarts runs it, `forward(lr, hr)` the forward pass whose saved tensors that step's backward needs. A training stage
     with `p['checkpointing'] == 'cell'` recomputes each cell in backward (`SRNetwork`'s per-cell checkpointing)."""
-    from idarts.search import SearchConfig, alpha_betas
+    import dataclasses
+    from idarts.search import SearchConfig, make_architect
     from idarts.train import TrainConfig
     with torch.device(device):
         if p['kind'] == 'search':
-            from idarts.architect import Architect
             from idarts.search_net import SearchNetwork
             c = make_config(SearchConfig, p['config'])
             model = SearchNetwork(p['channels'], p['cells'], p['scale'], p['space'])
             w_optim = torch.optim.SGD(model.weights(), lr=c.w_lr, momentum=c.w_momentum, weight_decay=c.w_weight_decay)
-            arch = Architect(model, c.w_momentum, c.w_weight_decay, a_lr=c.a_lr, a_betas=alpha_betas(c),
-                             a_weight_decay=c.a_weight_decay, order=p['order'])
+            arch = make_architect(model, dataclasses.replace(c, order=p['order']))
             def step(trn, val):  # `idarts.search._search_epoch`: an alpha step, then a weight step
                 arch.step(*trn, *val, w_optim.param_groups[0]['lr'], w_optim)
                 w_optim.zero_grad(set_to_none=True)

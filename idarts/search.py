@@ -26,8 +26,8 @@ from .ops import SPACES
 from .architect import Architect, dominant_eigenvalue
 
 # %% auto #0
-__all__ = ['ALPHA_PRESETS', 'SEARCH_RULES', 'SearchConfig', 'alpha_betas', 'check_search_config', 'search_stream', 'search',
-           'plot_search']
+__all__ = ['ALPHA_PRESETS', 'SEARCH_RULES', 'SearchConfig', 'alpha_betas', 'check_search_config', 'search_stream',
+           'make_architect', 'search', 'plot_search']
 
 # %% ../nbs/08_search.ipynb #711e7bbb
 @dataclass
@@ -148,6 +148,13 @@ def _config_changes(saved: dict, cfg: SearchConfig) -> list:
 # %% ../nbs/08_search.ipynb #70a0ec2b
 def _to(batch, dev): return [t.to(dev, non_blocking=True) for t in batch]
 
+# %% ../nbs/08_search.ipynb #a7c31e02
+def make_architect(model, cfg: SearchConfig) -> Architect:
+    "The `Architect` of a search config (its alpha optimiser; order 'second-forward' = second order with `fd='forward'`)."
+    order, _, fd = cfg.order.partition('-')
+    return Architect(model, cfg.w_momentum, cfg.w_weight_decay, a_lr=cfg.a_lr, a_betas=alpha_betas(cfg),
+                     a_weight_decay=cfg.a_weight_decay, order=order, fd=fd or 'central')
+
 # %% ../nbs/08_search.ipynb #78342c60
 _NAN_FIX = "lower w_lr or a_lr (or use grad_clip) and start a new run, or resume to retry"
 
@@ -178,9 +185,7 @@ def _search_setup(cfg: SearchConfig, out: Path, resume: bool) -> SimpleNamespace
     model = SearchNetwork(cfg.channels, cfg.cells, cfg.scale, cfg.space, cfg.checkpointing).to(dev)
     w_optim = torch.optim.SGD(model.weights(), lr=cfg.w_lr, momentum=cfg.w_momentum, weight_decay=cfg.w_weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_optim, T_max=cfg.epochs, eta_min=cfg.w_lr_min)
-    arch = Architect(model, cfg.w_momentum, cfg.w_weight_decay, a_lr=cfg.a_lr, a_betas=alpha_betas(cfg),
-                     a_weight_decay=cfg.a_weight_decay, order=cfg.order.split('-')[0],
-                     fd='forward' if cfg.order == 'second-forward' else 'central')
+    arch = make_architect(model, cfg)
     st = SimpleNamespace(cfg=cfg, out=out, ckpt_path=ckpt_path, dev=dev, trn=trn, val=val, eval_batches=eval_batches,
                          steps=cfg.steps_per_epoch or trn.schedule.per_pass, model=model, w_optim=w_optim, sched=sched, arch=arch,
                          log=JsonlLogger(log_path), start=0)
