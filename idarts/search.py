@@ -27,7 +27,7 @@ from .architect import Architect, dominant_eigenvalue
 
 # %% auto #0
 __all__ = ['ALPHA_PRESETS', 'SEARCH_RULES', 'SearchConfig', 'alpha_betas', 'check_search_config', 'search_stream',
-           'make_architect', 'search', 'plot_search']
+           'make_architect', 'search_data', 'snapshot_path', 'save_snapshot', 'search', 'plot_search']
 
 # %% ../nbs/08_search.ipynb #711e7bbb
 @dataclass
@@ -35,9 +35,9 @@ class SearchConfig:
     "Everything a search depends on; defaults are the paper's (see the notebook for the choices)."
     PROFILES: ClassVar[dict] = {
         'smoke': dict(data=('T91',), n_images=8, cells=2, channels=4, batch=2, patch_hr=32, epochs=2,
-                      patches_per_image=1, steps_per_epoch=3, eval_patches=4, hessian_iters=3, hessian_patches=2),
+                      patches_per_image=1, steps_per_epoch=3, eval_patches=4, hessian_patches=2),
         'cpu': dict(data=('T91', 'BSD200'), cells=3, channels=16, batch=8, patch_hr=64, epochs=10,
-                    patches_per_image=2, eval_patches=32, hessian_iters=6, hessian_patches=4),
+                    patches_per_image=2, eval_patches=32, hessian_patches=4),
     }
     RENAMED: ClassVar[dict] = {  # old name -> new name (and conversion); accepted with a warning until idarts 0.3
         'patch_lr': ('patch_hr', lambda v, d, cls: v * d.get('scale', cls.scale)), 'max_images': ('n_images', None)}
@@ -65,8 +65,9 @@ class SearchConfig:
     a_weight_decay: float = 1e-3
     alpha_preset: str = 'paper'
     eval_patches: int = 64
-    hessian_iters: int = 20
+    hessian_iters: int = 0
     hessian_patches: int = 16
+    snapshot_every: int = 0
     checkpointing: str = 'none'
     device: str = 'auto'
     num_workers: int = 0
@@ -94,7 +95,7 @@ SEARCH_RULES = dict(
     w_lr=Float(0, lo_open=True), w_lr_min=Float(0), w_momentum=Float(0, 1, hi_open=True), w_weight_decay=Float(0),
     grad_clip=Float(0, lo_open=True), a_lr=Float(0, lo_open=True), a_betas=Tuple(Float(0, 1, hi_open=True), n=2),
     a_weight_decay=Float(0), alpha_preset=Choice('paper', 'darts'), eval_patches=Int(1), hessian_iters=Int(0),
-    hessian_patches=Int(0), checkpointing=Choice('none', 'cell', 'mixedop'), device=Str(), num_workers=Int(0),
+    hessian_patches=Int(0), snapshot_every=Int(0), checkpointing=Choice('none', 'cell', 'mixedop'), device=Str(), num_workers=Int(0),
     deterministic=Bool())
 
 def check_search_config(cfg: SearchConfig) -> SearchConfig:
@@ -155,6 +156,19 @@ def make_architect(model, cfg: SearchConfig) -> Architect:
     return Architect(model, cfg.w_momentum, cfg.w_weight_decay, a_lr=cfg.a_lr, a_betas=alpha_betas(cfg),
                      a_weight_decay=cfg.a_weight_decay, order=order, fd=fd or 'central')
 
+# %% ../nbs/08_search.ipynb #2b9ea3f3
+def search_data(cfg: SearchConfig, dev=None) -> tuple:
+    "The train and val `PatchDataset`s of a search (the seeded split of `cfg.data`) and its fixed eval batches on `dev`."
+    paths = [p for name in cfg.data for p in list_images(name)][:cfg.n_images]
+    trn_paths, val_paths = split_images(paths, cfg.seed)
+    trn_ds = PatchDataset(trn_paths, cfg.scale, cfg.patch_hr // cfg.scale, augment=True, skip_small=True)
+    val_ds = PatchDataset(val_paths, cfg.scale, cfg.patch_hr // cfg.scale, augment=True, skip_small=True)
+    n_val = len(val_ds.hr)
+    fixed = KeyedPatches(val_ds, PassSchedule(n_val, max(cfg.eval_patches, n_val), cfg.seed, 2))
+    items = [fixed[i] for i in range(cfg.eval_patches)]
+    return trn_ds, val_ds, [_to([torch.stack([it[j] for it in items[k:k + cfg.batch]]) for j in (0, 1)], dev or 'cpu')
+                            for k in range(0, len(items), cfg.batch)]
+
 # %% ../nbs/08_search.ipynb #78342c60
 _NAN_FIX = "lower w_lr or a_lr (or use grad_clip) and start a new run, or resume to retry"
 
@@ -170,17 +184,9 @@ def _search_setup(cfg: SearchConfig, out: Path, resume: bool) -> SimpleNamespace
 
     set_seed(cfg.seed, cfg.deterministic)
     dev = get_device(cfg.device)
-    paths = [p for name in cfg.data for p in list_images(name)][:cfg.n_images]
-    trn_paths, val_paths = split_images(paths, cfg.seed)
-    trn_ds = PatchDataset(trn_paths, cfg.scale, cfg.patch_hr // cfg.scale, augment=True, skip_small=True)
-    val_ds = PatchDataset(val_paths, cfg.scale, cfg.patch_hr // cfg.scale, augment=True, skip_small=True)
+    trn_ds, val_ds, eval_batches = search_data(cfg, dev)
     trn = search_stream(trn_ds, cfg, 0)
     val = search_stream(val_ds, cfg, 1)
-    n_val = len(val_ds.hr)
-    fixed = KeyedPatches(val_ds, PassSchedule(n_val, max(cfg.eval_patches, n_val), cfg.seed, 2))
-    items = [fixed[i] for i in range(cfg.eval_patches)]
-    eval_batches = [_to([torch.stack([it[j] for it in items[i:i + cfg.batch]]) for j in (0, 1)], dev)
-                    for i in range(0, len(items), cfg.batch)]
 
     model = SearchNetwork(cfg.channels, cfg.cells, cfg.scale, cfg.space, cfg.checkpointing).to(dev)
     w_optim = torch.optim.SGD(model.weights(), lr=cfg.w_lr, momentum=cfg.w_momentum, weight_decay=cfg.w_weight_decay)
@@ -206,9 +212,22 @@ def _search_setup(cfg: SearchConfig, out: Path, resume: bool) -> SimpleNamespace
         _search_save(st, 0)
     return st
 
+# %% ../nbs/08_search.ipynb #00beec02
+def snapshot_path(out, epoch: int) -> Path:
+    "Where the snapshot of `epoch` of the run in `out` lives."
+    return Path(out)/'snapshots'/f'epoch-{epoch:04d}.pt'
+
+def save_snapshot(model, epoch: int, cfg: SearchConfig, out) -> Path:
+    "Write the supernet's state after `epoch` (and the config) to `snapshot_path(out, epoch)`, atomically."
+    p = snapshot_path(out, epoch)
+    p.parent.mkdir(exist_ok=True)
+    save_checkpoint(dict(model=model.state_dict(), epoch=epoch, config=config_dict(cfg)), p, keep_prev=False)
+    return p
+
 # %% ../nbs/08_search.ipynb #68e1a6a7
 def _search_save(st, epoch: int):
-    "Checkpoint everything exact resume needs (atomically; the previous one is kept as `.prev`)."
+    "Checkpoint everything exact resume needs (atomically; the previous one is kept as `.prev`); a snapshot when one is due."
+    if st.cfg.snapshot_every and epoch % st.cfg.snapshot_every == 0: save_snapshot(st.model, epoch, st.cfg, st.out)
     save_checkpoint(dict(model=st.model.state_dict(), w_optim=st.w_optim.state_dict(), a_optim=st.arch.state_dict(),
                          sched=st.sched.state_dict(), streams=dict(train=st.trn.state_dict(), val=st.val.state_dict()),
                          rng=rng_state(), epoch=epoch, config=config_dict(st.cfg)), st.ckpt_path)
