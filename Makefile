@@ -2,7 +2,8 @@
 #   make test                      nbdev_test (notebooks) + pytest (CLI, resume, DDP, bad input)
 #   make reproduce [PROFILE=cpu]   regenerate every figure and table of the profile (smoke|cpu|paper), SEEDS seeds per space
 #   make reproduce PROFILE=paper DRY_RUN=1   every stage at full size for a few steps: tables/paper/dryrun.md
-#   make study [PROFILE=cpu]       the ablation of the paper's four changes and the collapse indicators
+#   make study [PROFILE=cpu]       the main comparison over 8 seeds per space, the ablation, the exact Hessian indicator, second order
+#   make study-long [PROFILE=cpu]  the paper's 50 search epochs for original, improved and original-crc (2 seeds each)
 #   make lab                       JupyterLab on nbs/ (the notebooks, run top to bottom)
 #   make install TORCH_INDEX=cpu   which torch build: cpu, cu126, cu128, ... (PyTorch's wheel index); default: pip's index
 SHELL := /bin/bash
@@ -28,7 +29,7 @@ export MPLBACKEND ?= Agg
 # papermill kernels and console scripts come from the venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test reproduce study install export lab
+.PHONY: test reproduce study study-long install export lab
 
 $(STAMP): settings.ini setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -57,6 +58,9 @@ reproduce: $(STAMP)
 
 study: $(STAMP)
 	$(BIN)/python -m idarts.reproduce --group study $(REPRO_ARGS)
+
+study-long: $(STAMP)
+	$(BIN)/python -m idarts.reproduce --group long $(REPRO_ARGS)
 
 export: $(STAMP)
 	$(BIN)/nbdev_export

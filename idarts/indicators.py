@@ -15,7 +15,7 @@ from .search_net import SearchNetwork
 from .hessian import darts_es, es_rule, hessian_extremes
 
 # %% auto #0
-__all__ = ['snapshot_epochs', 'hessian_batch', 'run_hessians', 'early_stop']
+__all__ = ['snapshot_epochs', 'hessian_batch', 'run_hessians', 'early_stop', 'hessian_summary', 'es_table']
 
 # %% ../nbs/08a_indicators.ipynb #2d9615ae
 def snapshot_epochs(run) -> list[int]:
@@ -66,3 +66,35 @@ def early_stop(records: list[dict], epochs: int, key: str = 'lmax_rdarts', rule:
     stop = es['stop_epoch']
     return dict(stop_epoch=stop, decided_at=es['decided_at'], skips_at_stop=skips.get(stop if stop is not None else last),
                 final_skips=skips.get(last), **{f'rule_{k}': v for k, v in rule.items()})
+
+# %% ../nbs/08a_indicators.ipynb #c187fbc0
+def _ms(v) -> str:
+    import numpy as np
+    v = [x for x in v if x is not None]
+    if not v: return '-'
+    return f"{np.mean(v):.3g}" if len(v) == 1 else f"{np.mean(v):.3g} ± {np.std(v, ddof=1):.2g}"
+
+def _at_epoch(recs, e):
+    return next((r for r in recs if r['epoch'] == e), None) if e >= 0 else (recs[-1] if recs else None)
+
+def hessian_summary(groups: dict):
+    "A DataFrame: per group {label: [records of one run, ...]}, the Hessian extremes at epoch 1 and at the last epoch over seeds."
+    import pandas as pd
+    rows = []
+    for label, runs in groups.items():
+        first, last = [_at_epoch(r, 1) for r in runs], [_at_epoch(r, -1) for r in runs]
+        allr = [x for r in runs for x in r]
+        rows.append({'runs': label, 'seeds': len(runs), 'last epoch': max((r[-1]['epoch'] for r in runs if r), default=None),
+                     'λmax (epoch 1)': _ms([x and x['lmax'] for x in first]), 'λmax (last)': _ms([x and x['lmax'] for x in last]),
+                     'λmin (epoch 1)': _ms([x and x['lmin'] for x in first]), 'λmin (last)': _ms([x and x['lmin'] for x in last]),
+                     'λmax + β (last)': _ms([x and x['lmax_rdarts'] for x in last]),
+                     '|λmin| > λmax': f"{sum(-x['lmin'] > x['lmax'] for x in allr)}/{len(allr)}",
+                     'products': _ms([x['hvps'] for x in allr]), 's / Hessian': _ms([x['seconds'] for x in allr])})
+    return pd.DataFrame(rows)
+
+# %% ../nbs/08a_indicators.ipynb #f856e06b
+def es_table(groups: dict, epochs: dict):
+    "A DataFrame with a row per run of `groups` {label: {seed: records}}: its DARTS-ES stop (`epochs`: {label: search epochs})."
+    import pandas as pd
+    return pd.DataFrame([dict(runs=label, seed=k, epochs=epochs[label], **early_stop(recs, epochs[label]))
+                         for label, runs in groups.items() for k, recs in runs.items()])

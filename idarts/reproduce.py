@@ -10,8 +10,9 @@ from pathlib import Path
 from .core import IdartsError, atomic_write_bytes, to_markdown, config_hash, env_info, load_json, read_jsonl, save_json
 
 # %% auto #0
-__all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'METHODS', 'ABLATION', 'GROUPS', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash',
-           'stage_progress', 'reproduce', 'start_or_resume', 'write_report']
+__all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'MAIN_SEEDS', 'RETRAINS', 'RETRAIN_SEED', 'LONG', 'LONG_VARIANTS', 'METHODS',
+           'ABLATION', 'GROUPS', 'OUTPUT_DIRS', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash', 'stage_progress',
+           'code_commit', 'reproduce', 'start_or_resume', 'write_report']
 
 # %% ../nbs/12_reproduce.ipynb #bb263851
 PAPER_NBS = Path(__file__).resolve().parent.parent/'nbs'/'paper' if '__file__' in globals() else Path('paper').resolve()
@@ -24,33 +25,45 @@ class Stage:
     params: dict
     deps: tuple = ()
     outputs: tuple = ()  # paths (relative to the output root) that must exist afterwards
-    group: str = 'paper'  # 'paper' (make reproduce) or 'study' (make study)
+    group: str = 'paper'  # 'paper' (make reproduce), 'study' (make study) or 'long' (make study-long)
 
 SEEDS = dict(smoke=2, cpu=3, paper=1)        # search (and training) seeds per space in `make reproduce`
 STUDY_SEEDS = dict(smoke=1, cpu=2, paper=2)  # seeds per ablation variant in `make study`
+MAIN_SEEDS = dict(smoke=3, cpu=8, paper=8)   # searches per space in the study's main comparison (the first SEEDS from `make reproduce`)
+RETRAINS = dict(smoke=1, cpu=3, paper=3)     # searches per space trained a second time in `make study`
+RETRAIN_SEED = 100                           # the second training of search seed k uses training seed RETRAIN_SEED + k
+LONG = dict(smoke=(4, 1), cpu=(50, 2), paper=(50, 2))  # (epochs, seeds) of the long-horizon searches (`make study-long`)
+LONG_VARIANTS = ('original', 'improved', 'original-crc')
 METHODS = {'original': 'Original DARTS', 'improved': 'Ours'}
 ABLATION = ('improved-pool', 'improved-noid', 'improved-rcb', 'improved-concat', 'improved-nobn',
             'original-nopool', 'original-id', 'original-crc', 'original-mean')
-GROUPS = ('paper', 'study', 'all')
+GROUPS = ('paper', 'study', 'long', 'all')
 
 # %% ../nbs/12_reproduce.ipynb #7ed68b55
-def _search(P, name, space, seed, out, order='first', group='paper') -> Stage:
-    return Stage(name, 'search.ipynb', dict(P, space=space, seed=seed, order=order, out=out),
+def _search(P, name, space, seed, out, order='first', group='paper', **kw) -> Stage:
+    return Stage(name, 'search.ipynb', dict(P, space=space, seed=seed, order=order, **kw, out=out),
                  outputs=(f'{out}/genotype.json', f'{out}/log.jsonl'), group=group)
+
+# %% ../nbs/12_reproduce.ipynb #7323713c
+def _train_eval(P, runs, res, sp, k, group='paper', retrain=False) -> list[Stage]:
+    "The training of search `sp`-s`k`'s cell (a second one with `retrain`) and its evaluation into the folder `res`."
+    sfx, tseed = ('-t1', RETRAIN_SEED + k) if retrain else ('', k)
+    name, tr, csv = f"{sp}_s{k}{'_t1' if retrain else ''}", f'{runs}/train/{sp}-s{k}{sfx}', f'{res}/{sp}-s{k}{sfx}.csv'
+    train = Stage(f'train_{name}', 'train.ipynb', dict(P, genotype=f'{runs}/search/{sp}-s{k}/genotype.json', label=sp, seed=tseed, out=tr),
+                  deps=(f'search_{sp}_s{k}',), outputs=(f'{tr}/model.pt',), group=group)
+    ev = Stage(f'eval_{name}', 'evaluate.ipynb', dict(P, models=[tr], labels=[METHODS[sp]], seeds=[k], bicubic=False, out=csv,
+                                                    **(dict(train_seeds=[tseed]) if retrain else {})),
+               deps=(train.name,), outputs=(csv,), group=group)
+    return [train, ev]
 
 # %% ../nbs/12_reproduce.ipynb #bd323074
 def _paper_stages(profile: str, seeds: int) -> list[Stage]:
     P, runs, tabs, figs = dict(profile=profile), f'runs/{profile}', f'tables/{profile}', f'figures/{profile}'
-    st = [_search(P, f'search_{sp}_s{k}', sp, k, f'{runs}/search/{sp}-s{k}') for sp in METHODS for k in range(seeds)]
+    st = [_search(P, f'search_{sp}_s{k}', sp, k, f'{runs}/search/{sp}-s{k}', snapshot_every=1) for sp in METHODS for k in range(seeds)]
     st.append(Stage('eval_bicubic', 'evaluate.ipynb', dict(P, models=[], labels=[], seeds=[], bicubic=True,
                     out=f'{tabs}/results/bicubic.csv'), outputs=(f'{tabs}/results/bicubic.csv',)))
-    for sp, label in reversed(METHODS.items()):  # the longer trainings (improved cells) first: a shorter tail
-        for k in range(seeds):
-            tr = f'{runs}/train/{sp}-s{k}'
-            st.append(Stage(f'train_{sp}_s{k}', 'train.ipynb', dict(P, genotype=f'{runs}/search/{sp}-s{k}/genotype.json',
-                            label=sp, seed=k, out=tr), deps=(f'search_{sp}_s{k}',), outputs=(f'{tr}/model.pt',)))
-            st.append(Stage(f'eval_{sp}_s{k}', 'evaluate.ipynb', dict(P, models=[tr], labels=[label], seeds=[k], bicubic=False,
-                            out=f'{tabs}/results/{sp}-s{k}.csv'), deps=(f'train_{sp}_s{k}',), outputs=(f'{tabs}/results/{sp}-s{k}.csv',)))
+    for sp in reversed(METHODS):  # the longer trainings (improved cells) first: a shorter tail
+        for k in range(seeds): st += _train_eval(P, runs, f'{tabs}/results', sp, k)
     evals = tuple(s.name for s in st if s.name.startswith('eval_'))
     st.append(Stage('table2', 'table2.ipynb', dict(P, results=f'{tabs}/results', out=tabs), deps=evals,
                     outputs=tuple(f'{tabs}/{f}' for f in ('results.csv', 'table2.csv', 'table2.md', 'table2.tex',
@@ -67,30 +80,62 @@ def _paper_stages(profile: str, seeds: int) -> list[Stage]:
     return st
 
 # %% ../nbs/12_reproduce.ipynb #8b0fee1e
+def _hessian(P, name, run, out, group, deps, every=1) -> Stage:
+    return Stage(name, 'hessian_run.ipynb', dict(P, run=run, out=out, every=every), deps=deps, outputs=(out,), group=group)
+
 def _study_stages(profile: str, seeds: int, base: list[Stage]) -> list[Stage]:
     P, runs, tabs, figs = dict(profile=profile), f'runs/{profile}', f'tables/{profile}', f'figures/{profile}'
-    # the second-order searches (about 2.5x longer) first, so that the two jobs end together
-    st = [_search(P, f'study_{sp}-second_s0', sp, 0, f'{runs}/study/{sp}-second-s0', order='second', group='study') for sp in METHODS]
+    n0 = sum(s.name.startswith('search_original_s') for s in base)
+    n, stu = max(n0, MAIN_SEEDS.get(profile, 8)), f'{tabs}/study'
+    st = [_search(P, f'study_{sp}-{o}_s0', sp, 0, f'{runs}/study/{sp}-{o}-s0', order=o, group='study')
+          for o in ('second', 'second-exact') for sp in METHODS]
+    st += [_search(P, f'search_{sp}_s{k}', sp, k, f'{runs}/search/{sp}-s{k}', group='study', snapshot_every=1) for sp in METHODS for k in range(n0, n)]
     st += [_search(P, f'study_{v}_s{k}', v, k, f'{runs}/study/{v}-s{k}', group='study') for v in ABLATION for k in range(seeds)]
-    deps = tuple(s.name for s in base if s.name.startswith('search_')) + tuple(s.name for s in st)
+    for sp in reversed(METHODS):
+        for k in range(n0, n): st += _train_eval(P, runs, f'{stu}/results', sp, k, 'study')
+        for k in range(min(n, RETRAINS.get(profile, 3))): st += _train_eval(P, runs, f'{stu}/results', sp, k, 'study', retrain=True)
+    st += [_hessian(P, f'hessian_{sp}_s{k}', f'{runs}/search/{sp}-s{k}', f'{runs}/hessian/{sp}-s{k}.jsonl', 'study', (f'search_{sp}_s{k}',))
+           for sp in METHODS for k in range(n)]
+    evals = tuple(s.name for s in base + st if s.name.startswith('eval_'))
+    st.append(Stage('table2_study', 'table2.ipynb', dict(P, results=[f'{tabs}/results', f'{stu}/results'], out=stu), deps=evals, group='study',
+                    outputs=tuple(f'{stu}/{f}' for f in ('table2.md', 'differences.md', 'differences.csv', 'notes.md'))))
+    searches = tuple(s.name for s in base + st if s.notebook == 'search.ipynb')
     st.append(Stage('ablation', 'ablation.ipynb', dict(P, base=f'{runs}/search', study=f'{runs}/study', variants=list(ABLATION),
-                    tables=tabs, figures=figs), deps=deps, group='study',
+                    tables=tabs, figures=figs), deps=searches, group='study',
                     outputs=(f'{figs}/ablation_skips.png', f'{tabs}/ablation.md', f'{tabs}/ablation.csv', f'{tabs}/ablation_findings.md')))
-    st.append(Stage('hessian', 'hessian.ipynb', dict(P, base=f'{runs}/search', study=f'{runs}/study', tables=tabs, figures=figs),
-                    deps=deps, group='study', outputs=(f'{figs}/hessian_eig.png', f'{tabs}/hessian.md', f'{tabs}/second_order.md')))
+    st.append(Stage('hessian', 'hessian.ipynb', dict(P, base=f'{runs}/search', study=f'{runs}/study', hessians=f'{runs}/hessian',
+                    tables=tabs, figures=figs), deps=searches + tuple(s.name for s in st if s.name.startswith('hessian_')), group='study',
+                    outputs=(f'{figs}/hessian_eig.png', f'{tabs}/hessian.md', f'{tabs}/darts_es.md', f'{tabs}/second_order.md')))
+    return st
+
+# %% ../nbs/12_reproduce.ipynb #262c633e
+def _long_stages(profile: str) -> list[Stage]:
+    P, runs, tabs, figs = dict(profile=profile), f'runs/{profile}', f'tables/{profile}', f'figures/{profile}'
+    epochs, seeds = LONG.get(profile, (50, 2))
+    st = [_search(P, f'long_{v}_s{k}', v, k, f'{runs}/long/{v}-s{k}', group='long', epochs=epochs, snapshot_every=1)
+          for v in LONG_VARIANTS for k in range(seeds)]
+    st += [_hessian(P, f'hessian_long_{v}_s{k}', f'{runs}/long/{v}-s{k}', f'{runs}/hessian/long-{v}-s{k}.jsonl', 'long', (f'long_{v}_s{k}',))
+           for v in LONG_VARIANTS for k in range(seeds)]
+    short = {v: f'{runs}/search' if v in METHODS else f'{runs}/study' for v in LONG_VARIANTS}
+    st.append(Stage('long', 'long.ipynb', dict(P, long=f'{runs}/long', short=short, hessians=f'{runs}/hessian', variants=list(LONG_VARIANTS),
+                    tables=tabs, figures=figs), deps=tuple(s.name for s in st), group='long',
+                    outputs=(f'{figs}/long_skips.png', f'{tabs}/long.md')))
     return st
 
 # %% ../nbs/12_reproduce.ipynb #b675a939
 def plan(profile: str, group: str = 'paper', seeds: int | None = None, study_seeds: int | None = None) -> list[Stage]:
     """The stages of a profile, in dependency order: `group` 'paper' (the paper's figures and tables, `seeds`
-    searches and trainings per space), 'study' (the base searches, the ablation and the indicators) or 'all'."""
+    searches and trainings per space), 'study' (the paper group's runs, the main comparison over more seeds, the
+    ablation and the indicators), 'long' (the 50-epoch searches) or 'all'."""
     if group not in GROUPS: raise IdartsError(f"unknown stage group {group!r}; choose one of {', '.join(GROUPS)}")
     seeds, study_seeds = seeds or SEEDS.get(profile, 1), study_seeds or STUDY_SEEDS.get(profile, 2)
     paper = _paper_stages(profile, seeds)
     study = _study_stages(profile, study_seeds, paper)
+    runs = [s for s in paper if s.notebook in ('search.ipynb', 'train.ipynb', 'evaluate.ipynb')]
     if group == 'paper': return paper
-    if group == 'study': return [s for s in paper if s.name.startswith('search_')] + study
-    return paper + study
+    if group == 'study': return runs + study
+    if group == 'long': return _long_stages(profile)
+    return paper + study + _long_stages(profile)
 
 # %% ../nbs/12_reproduce.ipynb #24a80f54
 def _nb_source_hash(path) -> str:
@@ -149,6 +194,21 @@ def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False) -> di
     save_json(rec, rec_dir/f'{st.name}.json')
     return rec
 
+# %% ../nbs/12_reproduce.ipynb #cfb06752
+OUTPUT_DIRS = ('tables', 'figures')
+
+def code_commit(root=None) -> str | None:
+    "The git commit of the checkout at `root` (default: this package's), `-dirty` when code outside `OUTPUT_DIRS` differs; None outside git."
+    import subprocess
+    root = Path(root) if root else Path(__file__).resolve().parent.parent if '__file__' in globals() else Path('..').resolve()
+    try:
+        c = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True, text=True, timeout=10)
+        if c.returncode: return None
+        st = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', '.', *[f':!{d}' for d in OUTPUT_DIRS]],
+                            cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+        return c.stdout.strip() + ('-dirty' if st else '')
+    except (OSError, subprocess.SubprocessError): return None
+
 # %% ../nbs/12_reproduce.ipynb #4441e065
 def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', nb_dir=None, executor=None,
               quiet=False, jobs: int | None = None, group: str = 'paper', seeds: int | None = None,
@@ -169,7 +229,7 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
     nbo_dir = root/'runs'/profile/'notebooks'
     rec_dir.mkdir(parents=True, exist_ok=True)
     nbo_dir.mkdir(parents=True, exist_ok=True)
-    hashes, old, todo = {}, {}, []
+    hashes, old, todo, commit = {}, {}, [], code_commit()
     for st in allst:  # what must run: stale or forced stages, and everything downstream of them
         hashes[st.name] = h = stage_hash(st, hashes, nb_dir)
         rp = rec_dir/f'{st.name}.json'
@@ -198,6 +258,8 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
                 except Exception as e:
                     error = error or e
                     continue
+                new[n]['commit'] = commit
+                save_json(new[n], rec_dir/f'{n}.json')   # the commit the stage ran at (provenance)
                 if not quiet: print(f"[{n}] done in {new[n]['seconds']:.1f} s", flush=True)
     if error is not None: raise error
     records = [new.get(s.name) or old[s.name] for s in allst if new.get(s.name) or old[s.name]]
@@ -232,6 +294,13 @@ EVAL_SETS = dict(smoke=('Set5',), cpu=TABLE2_SETS, paper=TABLE2_SETS)
 def _read(path):
     return Path(path).read_text().strip() if Path(path).exists() else f'_missing: {path}_'
 
+def _provenance(records) -> str:
+    "Which commit(s) the records' stages ran at: one clean commit, or the list (with their stages' count)."
+    from collections import Counter
+    c = Counter(r.get('commit') or 'unknown (run before provenance was recorded)' for r in records)
+    if len(c) == 1: return f"computed from git commit {next(iter(c))}"
+    return 'computed from several commits: ' + '; '.join(f'{k} ({v} stages)' for k, v in c.most_common())
+
 def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs: int = 1, n_run: int = 0, group: str = 'paper') -> Path:
     "Write `runs/<profile>/REPORT.md` and a copy as `figures/<profile>/REPORT.md` (image links relative to each)."
     root = Path(root)
@@ -242,7 +311,7 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
     def body(fig_prefix):
         L = [f"# idarts reproduction report — profile `{profile}`", '',
              f"Hardware: {env['hardware']}  ", f"torch {env['torch']}, python {env['python']}, idarts {env['idarts']}  ",
-             f"git commit: {env['git_commit']}  ", f"generated: {env['time']}", '',
+             f"Results {_provenance(records)}; report written at {env['git_commit']}  ", f"generated: {env['time']}", '',
              '## Wall time per stage', '', to_markdown(times, floatfmt='.1f')]
         L += ['',
               f"Stages run {jobs} at a time where their dependencies allow. The last invocation ran {n_run} of "
@@ -260,12 +329,18 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
         L += ['## The study (`make study`)', '']
         if not (root/f'tables/{profile}/ablation.md').exists(): L += [f'Not run yet: `make study PROFILE={profile}`.', '']
         else:
-            L += ['Which change stops the collapse (computed from the ablation table):', '',
+            L += [f'### The main comparison over more seeds', '', _read(root/f'tables/{profile}/study/table2.md'), '',
+                  _read(root/f'tables/{profile}/study/differences.md'), '', _read(root/f'tables/{profile}/study/notes.md'), '',
+                  '### Which change stops the collapse (computed from the ablation table; 10-epoch searches)', '',
                   _read(root/f'tables/{profile}/ablation_findings.md'), '', _read(root/f'tables/{profile}/ablation.md'), '',
-                  _read(root/f'tables/{profile}/hessian.md'), '', _read(root/f'tables/{profile}/second_order.md'), '']
+                  _read(root/f'tables/{profile}/hessian.md'), '', _read(root/f'tables/{profile}/darts_es.md'), '',
+                  _read(root/f'tables/{profile}/second_order.md'), '']
             for title, f in [('Ablation — skip connections in the derived cell per variant', 'ablation_skips.png'),
-                             ('Skip count and the dominant eigenvalue of the alpha Hessian during search', 'hessian_eig.png')]:
+                             ('Skip count, λmax and λmin of the exact alpha Hessian during search', 'hessian_eig.png')]:
                 L += [f'### {title}', '', f'![{title}]({fig_prefix}{f})', '']
+        if (root/f'tables/{profile}/long.md').exists():
+            L += ['## The paper\'s search length (`make study-long`)', '', _read(root/f'tables/{profile}/long.md'), '',
+                  '![Skip count per epoch, long and short searches]' + f'({fig_prefix}long_skips.png)', '']
         return '\n'.join(L) + '\n'
     out = root/'runs'/profile/'REPORT.md'
     atomic_write_bytes(out, body(os.path.relpath(root/'figures'/profile, out.parent) + '/').encode())
