@@ -37,7 +37,7 @@ def fmt_mean_std(values, digits: int = 2) -> str:
 
 # %% ../nbs/13_stats.ipynb #59bdcc3a
 def t_interval(diffs, conf: float = 0.95) -> tuple[float, float, float]:
-    "Mean of paired `diffs` and its Student-t `conf` interval (lo, hi); lo = hi = nan when n < 2."
+    "Mean of `diffs` (independent values: paired differences, per-image differences) and its Student-t `conf` interval (lo, hi); lo = hi = nan when n < 2."
     m, s, n = mean_std(diffs)
     if n < 2: return m, math.nan, math.nan
     h = float(sps.t.ppf((1 + conf) / 2, n - 1)) * s / math.sqrt(n)
