@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from idarts.reproduce import ABLATION, EVAL_SETS, SEEDS, STUDY_SEEDS, plan
+from idarts.stats import statements, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,15 +104,16 @@ def test_verdicts_are_computed_from_the_intervals(smoke):
     diffs = list(csv.DictReader(open(root/'tables/smoke/differences.csv')))
     notes = (root/'tables/smoke/notes.md').read_text()
     assert [d['set'] for d in diffs] == list(EVAL_SETS['smoke'])
+    assert notes.count('Margin \u03b4 = ') == 1 and 'Margin \u03b4 = ' in (root/'tables/smoke/differences.md').read_text()
     for d in diffs:
-        lo, hi, paper = float(d['lo']), float(d['hi']), float(d['paper'])
-        assert lo <= float(d['mean']) <= hi and int(d['seeds']) == SEEDS['smoke']
-        expected = ('reproduced' if lo <= 0 <= hi else 'refuted') if abs(paper) <= 0.005 else \
-                   ('undecided' if lo <= 0 <= hi else 'reproduced' if (lo > 0) == (paper > 0) else 'refuted')
-        assert d['verdict'] == expected, d
-        line = next(l for l in notes.splitlines() if l.startswith(f"- {d['set']}: Ours − Original DARTS = "))
-        assert f"{float(d['mean']):+.2f} dB" in line and f"over {d['seeds']} seeds" in line, line
-        assert 'paired bootstrap' in line and float(d['image_lo']) <= float(d['image_hi'])
+        lo, hi, lo90, hi90, paper = (float(d[k]) for k in ('lo', 'hi', 'lo90', 'hi90', 'paper'))
+        assert lo <= lo90 <= float(d['mean']) <= hi90 <= hi and int(d['n_a']) == int(d['n_b']) == SEEDS['smoke']
+        assert d['interval'] in ('welch', 'paired') and (d['interval'] == 'welch' or float(d['r']) > 0)
+        assert d['verdict'] == verdict(lo, hi, lo90, hi90, paper), d
+        assert [d[k] for k in ('sign', 'magnitude', 'equivalence')] == list(statements(lo, hi, lo90, hi90, paper).values()), d
+        line = next(l for l in notes.splitlines() if l.startswith(f"- {d['set']}: Ours \u2212 Original DARTS = "))
+        assert f"{float(d['mean']):+.2f} dB" in line and (f"{d['n_a']} + {d['n_b']} seeds" if d['interval'] == 'welch' else f"{d['n_a']} pairs") in line and f"Verdict: {d['verdict']}" in line, line
+        assert 'Conditional on the trained networks' in line and d['image_method'] in line and float(d['image_lo']) <= float(d['image_hi'])
 
 
 def test_study_outputs(study):
