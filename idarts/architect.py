@@ -9,7 +9,7 @@ import torch
 from .core import IdartsError
 
 # %% auto #0
-__all__ = ['hessian_vector_product', 'Architect', 'alpha_hvp', 'dominant_eigenvalue']
+__all__ = ['hessian_vector_product', 'mixed_hvp_exact', 'Architect', 'alpha_hvp', 'dominant_eigenvalue']
 
 # %% ../nbs/06_architect.ipynb #17285809
 def _flat(xs) -> torch.Tensor:
@@ -47,15 +47,36 @@ def hessian_vector_product(model, vector, trn_lr, trn_hr, r: float = 0.01, g0: l
             for w, s in zip(weights, saved): w.copy_(s)
     return [(p - n) / (2 * eps) for p, n in zip(g_pos, g_neg)]  # divide by 2*eps (not "/ 2.*eps")
 
+# %% ../nbs/06_architect.ipynb #e7a1c001
+def mixed_hvp_exact(model, vector, trn_lr, trn_hr) -> list:
+    r"""Exact $\nabla^2_{\alpha,w} L_{trn}(w, \alpha)\, v$ for `vector` $v$ (one tensor per weight), by double backward:
+
+    hessian = dalpha (dw L_trn(w, alpha) . v)
+
+    One forward pass, a backward pass with `create_graph=True` w.r.t. the weights, then the alpha gradient of the
+    dot product. The batch-norm running statistics that the forward pass updates are restored."""
+    weights, alphas = list(model.weights()), list(model.alphas())
+    buffers = [b.detach().clone() for b in model.buffers()]
+    try:
+        gw = torch.autograd.grad(model.loss(trn_lr, trn_hr), weights, create_graph=True, allow_unused=True)
+        dot = sum((g * v).sum() for g, v in zip(gw, vector) if g is not None)
+        if not (torch.is_tensor(dot) and dot.requires_grad): return [torch.zeros_like(a) for a in alphas]
+        return _grads(dot, alphas)
+    finally:
+        with torch.no_grad():
+            for b, s in zip(model.buffers(), buffers): b.copy_(s)
+
+
 # %% ../nbs/06_architect.ipynb #11cdd363
 class Architect:
-    "Owns the alpha optimiser (Adam) and does first-order or second-order (DARTS unrolled) alpha steps."
+    "Owns the alpha optimiser (Adam) and does first-order or second-order (DARTS unrolled; `fd`: how the Hessian term is taken) alpha steps."
     def __init__(self, model, w_momentum: float, w_weight_decay: float, a_lr: float = 3e-4,
                  a_betas=(0.9, 0.999), a_weight_decay: float = 1e-3, order: str = 'first', fd_r: float = 0.01, fd: str = 'central'):
         if order not in ('first', 'second'):
             raise IdartsError(f"architect order {order!r} is not known; use 'first' or 'second'")
-        if fd not in ('central', 'forward'):
-            raise IdartsError(f"finite difference {fd!r} is not known; use 'central' (DARTS) or 'forward' (one pass fewer)")
+        if fd not in ('central', 'forward', 'exact'):
+            raise IdartsError(f"finite difference {fd!r} is not known; use 'central' (DARTS), 'forward' (one pass fewer) "
+                              "or 'exact' (double backward)")
         self.model, self.order, self.fd_r, self.fd = model, order, fd_r, fd
         self.w_momentum, self.w_weight_decay = w_momentum, w_weight_decay
         self.optimizer = torch.optim.Adam(model.alphas(), lr=a_lr, betas=tuple(a_betas), weight_decay=a_weight_decay)
@@ -93,7 +114,8 @@ class Architect:
         w+-    = w +- eps * dw',   dw' = dw' L_val(w', alpha),   eps = fd_r / ||dw'||  (DARTS: fd_r = 0.01)
 
         With `fd='forward'`: hessian = (dalpha L_trn(w+, alpha) - dalpha L_trn(w, alpha)) / eps, the second term
-        taken from the virtual step's backward pass: 3 forward-backward passes instead of 4."""
+        taken from the virtual step's backward pass: 3 forward-backward passes instead of 4.
+        With `fd='exact'`: hessian = dalpha (dw L_trn(w, alpha) . dw') by double backward (`mixed_hvp_exact`), no radius."""
         weights, alphas = list(self.model.weights()), list(self.model.alphas())
         g0 = None
         if self.fd == 'forward': unrolled, g0 = self.virtual_step(trn_lr, trn_hr, eta, w_optim, with_alpha=True)
@@ -108,7 +130,8 @@ class Architect:
             with torch.no_grad():
                 for w, s in zip(weights, saved): w.copy_(s)
         dalpha, dw = g[:len(alphas)], g[len(alphas):]
-        hessian = hessian_vector_product(self.model, dw, trn_lr, trn_hr, r=self.fd_r, g0=g0)
+        if self.fd == 'exact': hessian = mixed_hvp_exact(self.model, dw, trn_lr, trn_hr)
+        else: hessian = hessian_vector_product(self.model, dw, trn_lr, trn_hr, r=self.fd_r, g0=g0)
         return loss.detach(), [da - eta * h for da, h in zip(dalpha, hessian)]
 
     def hypergradient(self, trn_lr, trn_hr, val_lr, val_hr, eta: float, w_optim):

@@ -316,8 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = _sub(sub, 'search', 'differentiable architecture search', 'idarts search --space improved --profile cpu --seed 0 --out runs/search/improved-s0')
     s.add_argument('--space', choices=SPACE_NAMES, metavar='SPACE', help=f"search space: {', '.join(SPACE_NAMES)} (default: improved)")
-    s.add_argument('--order', choices=('first', 'second', 'second-forward'),
-                   help='DARTS approximation of the architecture gradient; second-forward: one-sided Hessian-vector product (default: first)')
+    s.add_argument('--order', choices=('first', 'second', 'second-forward', 'second-exact'),
+                   help='DARTS approximation of the architecture gradient; second-forward: one-sided Hessian-vector product; '
+                        'second-exact: the product by double backward (default: first)')
     _run_flags(s)
 
     t = _sub(sub, 'train', 'train an SR network from a genotype (or EDSR)', 'idarts train --genotype improved-cpu-s0 --profile cpu --out runs/train/improved-s0')

@@ -45,7 +45,7 @@ class SearchConfig:
     space: str = 'improved'
     scale: int = 4
     seed: int = 0
-    order: str = 'first'  # 'second': DARTS' unrolled step; 'second-forward': its one-sided Hessian-vector product (06_architect)
+    order: str = 'first'  # 'second': DARTS' unrolled step; 'second-forward': its one-sided Hessian-vector product; 'second-exact': the product by double backward (06_architect)
     data: tuple = ('DIV2K',)
     n_images: int | None = None
     cells: int = 8
@@ -90,7 +90,7 @@ def _device_ok(d: str) -> bool:
 
 SEARCH_RULES = dict(
     profile=Str(), space=Choice(*SPACES), scale=Choice(2, 3, 4), seed=SEED,
-    order=Choice('first', 'second', 'second-forward'), data=Tuple(Str()), n_images=Int(2, optional=True), cells=Int(1), channels=Int(1),
+    order=Choice('first', 'second', 'second-forward', 'second-exact'), data=Tuple(Str()), n_images=Int(2, optional=True), cells=Int(1), channels=Int(1),
     batch=Int(1), patch_hr=Int(3), patches_per_image=Int(1), steps_per_epoch=Int(1, optional=True), epochs=Int(1),
     w_lr=Float(0, lo_open=True), w_lr_min=Float(0), w_momentum=Float(0, 1, hi_open=True), w_weight_decay=Float(0),
     grad_clip=Float(0, lo_open=True), a_lr=Float(0, lo_open=True), a_betas=Tuple(Float(0, 1, hi_open=True), n=2),
@@ -151,7 +151,7 @@ def _to(batch, dev): return [t.to(dev, non_blocking=True) for t in batch]
 
 # %% ../nbs/08_search.ipynb #a7c31e02
 def make_architect(model, cfg: SearchConfig) -> Architect:
-    "The `Architect` of a search config (its alpha optimiser; order 'second-forward' = second order with `fd='forward'`)."
+    "The `Architect` of a search config (its alpha optimiser; order 'second-forward' / 'second-exact' = second order with `fd='forward'` / `'exact'`)."
     order, _, fd = cfg.order.partition('-')
     return Architect(model, cfg.w_momentum, cfg.w_weight_decay, a_lr=cfg.a_lr, a_betas=alpha_betas(cfg),
                      a_weight_decay=cfg.a_weight_decay, order=order, fd=fd or 'central')
