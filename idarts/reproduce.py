@@ -68,7 +68,7 @@ def _paper_stages(profile: str, seeds: int) -> list[Stage]:
     st.append(Stage('table2', 'table2.ipynb', dict(P, results=f'{tabs}/results', out=tabs), deps=evals,
                     outputs=tuple(f'{tabs}/{f}' for f in ('results.csv', 'table2.csv', 'table2.md', 'table2.tex',
                                                           'table2_seeds.csv', 'differences.csv', 'notes.md'))))
-    st.append(Stage('fig2_fig4', 'fig2_fig4.ipynb', dict(P, runs=f'{runs}/search', out=figs),
+    st.append(Stage('fig2_fig4', 'fig2_fig4.ipynb', dict(P, runs=f'{runs}/search', seeds=seeds, out=figs),
                     deps=tuple(s.name for s in st if s.name.startswith('search')),
                     outputs=(f'{figs}/fig2_original_skips.png', f'{figs}/fig4_improved_skips.png')))
     st.append(Stage('fig6', 'fig6.ipynb', dict(P, runs=f'{runs}/search', out=figs),

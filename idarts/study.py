@@ -24,9 +24,9 @@ def _seed_of(p: Path, name: str) -> int | None:
     stem, _, s = p.name.rpartition('-s')
     return int(s) if stem == name and s.isdigit() and (p/'log.jsonl').exists() else None
 
-def run_logs(root, name: str) -> list[list[dict]]:
-    "The epoch records of every run `<root>/<name>-s<seed>`, in seed order."
-    runs = sorted((s, p) for p in Path(root).glob(f'{name}-s*') if (s := _seed_of(p, name)) is not None)
+def run_logs(root, name: str, seeds: int | None = None) -> list[list[dict]]:
+    "The epoch records of every run `<root>/<name>-s<seed>` (only seeds below `seeds` when given), in seed order."
+    runs = sorted((s, p) for p in Path(root).glob(f'{name}-s*') if (s := _seed_of(p, name)) is not None and (seeds is None or s < seeds))
     if not runs: raise IdartsError(f"{Path(root).resolve()}: no run {name}-s<seed> with a log.jsonl; "
                                    "run its search stages first (make reproduce, make study)")
     return [read_log(p) for _, p in runs]
@@ -103,7 +103,7 @@ def _secs_per_epoch(logs) -> float:
 
 # %% ../nbs/14_study.ipynb #aa0020e6
 def indicator_table(groups: dict) -> pd.DataFrame:
-    "Per group of runs: seeds, skip count and Hessian eigenvalue at epochs 0, 1 and the last, final val PSNR, s/epoch."
+    "Per group of runs: seeds, skip count (and the in-search `hessian_eig`, when logged) at epochs 0, 1 and the last, final val PSNR, s/epoch."
     rows = []
     for name, logs in groups.items():
         secs = _secs_per_epoch(logs)
@@ -112,11 +112,13 @@ def indicator_table(groups: dict) -> pd.DataFrame:
                      'eig (epoch 0)': _fmt(_at(logs, 'hessian_eig', 0), 4), 'eig (epoch 1)': _fmt(_at(logs, 'hessian_eig', 1), 4),
                      'eig (last)': _fmt(_at(logs, 'hessian_eig', -1), 4), 'val PSNR (last)': _fmt(_at(logs, 'val_psnr', -1), 2),
                      's/epoch': f'{secs:.1f}' if secs == secs else '-'})
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    eig = [c for c in df.columns if c.startswith('eig ')]
+    return df.drop(columns=eig) if len(df) and (df[eig] == '-').all().all() else df
 
 # %% ../nbs/14_study.ipynb #d9cc6504
-def compare_orders(first: dict, second: dict) -> list[str]:
-    "Sentences comparing, per space, the second-order search (seed 0) with the first-order searches of that space."
+def compare_orders(first: dict, second: dict, label: str = 'second-order') -> list[str]:
+    "Sentences comparing, per space, the `label` search (seed 0) with the first-order searches of that space."
     out = []
     for space in second:
         f, s = first[space], second[space]
@@ -124,7 +126,7 @@ def compare_orders(first: dict, second: dict) -> list[str]:
         fe, se = [l[-1].get('hessian_eig') for l in f], s[0][-1].get('hessian_eig')
         tf, ts = _secs_per_epoch(f), _secs_per_epoch(s[:1])
         eig = f", final Hessian eigenvalue {se:.4g} vs {fe[0]:.4g}" if se is not None and fe[0] is not None else ''
-        out.append(f"{space}: the second-order search (seed 0) ends with {ss} of 8 skips, against {fs[0]} for the first-order "
+        out.append(f"{space}: the {label} search (seed 0) ends with {ss} of 8 skips, against {fs[0]} for the first-order "
                    f"search of the same seed ({fmt_mean_std(fs, 2)} over {len(fs)} first-order seeds){eig}; it took "
                    f"{ts / tf:.1f}x the time per epoch.")
     return out

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from idarts.reproduce import ABLATION, EVAL_SETS, SEEDS, STUDY_SEEDS, plan
+from idarts.reproduce import ABLATION, EVAL_SETS, LONG, LONG_VARIANTS, MAIN_SEEDS, RETRAINS, SEEDS, STUDY_SEEDS, plan
 from idarts.stats import statements, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,24 +122,63 @@ def test_study_outputs(study):
         for o in st.outputs: assert (root/o).exists() and (root/o).stat().st_size > 0, o
     abl = list(csv.DictReader(open(root/'tables/smoke/ablation.csv')))
     assert [r['variant'] for r in abl] == ['original', 'improved', *ABLATION]
-    assert [int(r['seeds']) for r in abl] == [SEEDS['smoke']] * 2 + [STUDY_SEEDS['smoke']] * len(ABLATION)
+    assert [int(r['seeds']) for r in abl] == [MAIN_SEEDS['smoke']] * 2 + [STUDY_SEEDS['smoke']] * len(ABLATION)
     for r in abl:  # the table is computed from the logs
         logs = [json.loads(l) for l in open(root/f"runs/smoke/{'search' if r['variant'] in ('original', 'improved') else 'study'}/{r['variant']}-s0/log.jsonl")]
         assert r['final_skips_per_seed'].split(', ')[0] == str(logs[-1]['skip_count'])
-        assert all(isinstance(x['hessian_eig'], float) for x in logs)
     findings = (root/'tables/smoke/ablation_findings.md').read_text()
     assert findings.count('\n- ') + findings.startswith('- ') >= len(ABLATION)
-    assert 'second order (seed 0)' in (root/'tables/smoke/second_order.md').read_text()
-    assert 'eig (last)' in (root/'tables/smoke/hessian.md').read_text()
+    so = (root/'tables/smoke/second_order.md').read_text()
+    assert 'second (seed 0)' in so and 'second-exact (seed 0)' in so and 'exact mixed product' in so
+    for sp in ('original', 'improved'):   # the exact Hessian of every epoch of every main search, lambda_min <= lambda_max
+        for k in range(MAIN_SEEDS['smoke']):
+            h = [json.loads(l) for l in open(root/f'runs/smoke/hessian/{sp}-s{k}.jsonl')]
+            log = [json.loads(l) for l in open(root/f'runs/smoke/search/{sp}-s{k}/log.jsonl')]
+            assert [x['epoch'] for x in h] == [x['epoch'] for x in log] and all(x['lmin'] <= x['lmax'] for x in h)
+            assert [x['skip_count'] for x in h] == [x['skip_count'] for x in log]
+    hs = (root/'tables/smoke/hessian.md').read_text()
+    assert 'λmax (last)' in hs and 'λmin (last)' in hs and 'indefinite' in hs
+    es = (root/'tables/smoke/darts_es.md').read_text()
+    assert es.count('| original |') == es.count('| improved |') == MAIN_SEEDS['smoke']
+    res = list(csv.DictReader(open(root/'tables/smoke/study/results.csv')))
+    nets = {(r['method'], r['seed'], r.get('train_seed', '')) for r in res if r['method'] != 'Bicubic'}
+    assert len(nets) == 2 * (MAIN_SEEDS['smoke'] + RETRAINS['smoke']), nets
+    diffs = list(csv.DictReader(open(root/'tables/smoke/study/differences.csv')))
+    assert {(int(d['n_a']), int(d['n_b'])) for d in diffs} == {(MAIN_SEEDS['smoke'],) * 2}
+    assert 'search' in (root/'tables/smoke/study/notes.md').read_text() and 'training' in (root/'tables/smoke/study/notes.md').read_text()
     for f in ('ablation_skips.png', 'hessian_eig.png'):
         a = np.asarray(Image.open(root/'figures/smoke'/f).convert('L'), dtype=float)
         assert min(a.shape) > 100 and a.std() > 5, f
     report = (root/'runs/smoke/REPORT.md').read_text()
     assert '## The study' in report and 'ablation_skips.png' in report and '_missing' not in report.split('## The study')[1]
+    assert 'computed from git commit' in report or 'computed from several commits' in report
+
+
+@pytest.fixture(scope='module')
+def long_group(study):
+    "The smoke long-horizon group (`make study-long`) on top of the study."
+    root = study[0]
+    out, secs = _run(root, '--group', 'long')
+    print(out, f'\nsmoke long group: {secs:.1f} s')
+    return root, out
+
+
+def test_long_outputs(long_group):
+    root, _ = long_group
+    for st in plan('smoke', 'long'):
+        for o in st.outputs: assert (root/o).exists() and (root/o).stat().st_size > 0, o
+    epochs, seeds = LONG['smoke']
+    for v in LONG_VARIANTS:
+        for k in range(seeds):
+            log = [json.loads(l) for l in open(root/f'runs/smoke/long/{v}-s{k}/log.jsonl')]
+            assert log[-1]['epoch'] == epochs
+    long = (root/'tables/smoke/long.md').read_text()
+    assert all(f'| {v} ' in long for v in LONG_VARIANTS) and 'DARTS-ES' in long
 
 
 def test_rerun_is_cached(study):
     root = study[0]
-    for group in ('paper', 'study'):
+    for group in ('paper', 'study', 'long'):
+        if group == 'long' and not (root/'runs/smoke/long').exists(): continue
         out, secs = _run(root, '--group', group)
         assert out.count('up to date') == len(plan('smoke', group)), out
