@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_api.ipynb #a0c1e003
 from __future__ import annotations
-import io, json, os
+import io, json, os, re
 from pathlib import Path
 
 # %% auto #0
@@ -248,29 +248,37 @@ def _recorded_psnr(root: Path, profile: str, run: str, set_name: str = 'Set5'):
         return next((float(r['psnr']) for r in csv.DictReader(fh) if r['set'] == set_name and int(r['scale']) == 4), None)
 
 # %% ../nbs/15_api.ipynb #dd73c382
+def _shippable(search_dir: Path) -> list[Path]:
+    "The `genotype.json` of the runs named `<space>-s<N>` (a known space): moved-aside runs (`.old`, `.old-<time>`) are not shipped."
+    from idarts.ops import SPACES
+    return sorted(gf for gf in search_dir.glob('*-s*/genotype.json')
+                  if (m := re.fullmatch(r'(.+)-s(\d+)', gf.parent.name)) and m[1] in SPACES)
+
 def ship(root='.', profile: str = 'cpu', dest=None) -> list[Path]:
-    "Copy the searched cells and trained x4 models of `root/runs/<profile>` into the zoo (`dest`, default the package's); returns the files written."
+    """Copy the searched cells and trained x4 models of `root/runs/<profile>` into the zoo (`dest`, default the package's);
+    returns the files written. Every run is read and checked before the first file is written: all or nothing."""
     from idarts.core import load_checkpoint
     from idarts.genotype import Genotype
     root, dest = Path(root), Path(dest or ZOO)
-    found = sorted((root/'runs'/profile/'search').glob('*-s*/genotype.json'))
+    found = _shippable(root/'runs'/profile/'search')
     if not found: raise _err(f"{root/'runs'/profile/'search'}: no finished search (genotype.json) to ship; run make reproduce PROFILE={profile} first")
-    written = []
+    files = []
     for gf in found:
         run = gf.parent.name
         space, seed = run.rsplit('-s', 1)
         name = f'{space}-{profile}-s{seed}'
         g = Genotype.from_json(gf)
-        if _put(dest/'genotypes'/f'{name}.json', (json.dumps(g.to_dict(), indent=1) + '\n').encode()): written.append(dest/'genotypes'/f'{name}.json')
+        files.append((dest/'genotypes'/f'{name}.json', (json.dumps(g.to_dict(), indent=1) + '\n').encode()))
         mf = root/'runs'/profile/'train'/run/'model.pt'
         if not mf.is_file(): continue
         ck = load_checkpoint(mf)
+        if not isinstance(ck, dict) or not isinstance(ck.get('spec'), dict) or 'model' not in ck:
+            raise _err(f"{mf}: not an idarts model (no weights and spec); rerun make reproduce PROFILE={profile}")
         if ck['spec'].get('genotype') != g.to_dict():
             raise _err(f"{mf}: was trained on another cell than {gf}; rerun make reproduce PROFILE={profile}")
         net = _build(ck['model'], ck['spec'], str(mf))
         meta = dict(name=name, spec=ck['spec'], genotype=name, source=f'runs/{profile}/train/{run}', epoch=ck.get('epoch'),
                     params=sum(p.numel() for p in net.parameters()), set5_x4_psnr=_recorded_psnr(root, profile, run))
-        for f, data in ((dest/'models'/f'{name}.safetensors', _export_bytes(net, meta, 'safetensors')),
-                        (dest/'models'/f'{name}.json', (json.dumps(meta, indent=1, sort_keys=True) + '\n').encode())):
-            if _put(f, data): written.append(f)
-    return written
+        files += [(dest/'models'/f'{name}.safetensors', _export_bytes(net, meta, 'safetensors')),
+                  (dest/'models'/f'{name}.json', (json.dumps(meta, indent=1, sort_keys=True) + '\n').encode())]
+    return [f for f, data in files if _put(f, data)]
