@@ -93,7 +93,7 @@ def cmd_data(args):
         p = download.download_dataset(args.name, root=args.root, sha256=args.sha256, trust=args.trust_on_first_use)
         print(f"{args.name}: ready in {p}")
     elif args.data_cmd == 'lr':
-        paths = data.write_lr_set(args.set_name, args.scale, args.out, root=args.root)
+        paths = data.write_lr_set(args.set_name, args.scale, args.out, root=args.root, overwrite=args.overwrite)
         print(f"wrote {len(paths)} LR images (x{args.scale}) to {args.out}")
 
 # %% ../nbs/11_cli.ipynb #966b1abe
@@ -303,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument('--scale', type=int, required=True, choices=SCALES, help='downscaling factor')
     q.add_argument('--out', required=True, metavar='DIR', help='folder for the LR images')
     q.add_argument('--root', help=root_help)
+    q.add_argument('--overwrite', action='store_true', help='replace LR images already in --out')
 
     i = _sub(sub, 'info', 'parameters and multiply-accumulates of a network', 'idarts info --genotype improved-cpu --cells 20 --channels 256')
     i.add_argument('--model', choices=('edsr', 'edsr-baseline'), help='an EDSR reference network instead of a cell')

@@ -478,14 +478,22 @@ def imresize_torch(x: torch.Tensor, scale=None, output_shape=None, quantize: boo
     return y[0] if squeeze else y
 
 # %% ../nbs/01_data.ipynb #12b087d8
-def write_lr_set(name: str, scale: int, out, root=None) -> list[Path]:
-    "Write `<out>/<stem>x<scale>.png` for every HR image of data set `name`; returns the paths."
+from .rundir import ensure_dir
+
+def write_lr_set(name: str, scale: int, out, root=None, overwrite: bool = False) -> list[Path]:
+    "Write `<out>/<stem>x<scale>.png` for every HR image of data set `name`; returns the paths (see above for the checks)."
     out = Path(out)
-    done = []
-    for p in list_images(name, root):
-        _, lr = make_lr(load_image(p), scale)
-        done.append(save_image(lr, out / f'{p.stem}x{scale}.png'))
-    return done
+    for n in DATASETS:
+        d = dataset_dir(n, root)
+        if d.is_dir() and out.resolve() == d.resolve():
+            raise IdartsError(f"--out {out}: is the folder of the {n} images, where LR images would join the set; choose another folder, e.g. lr/{name}")
+    ensure_dir(out)
+    imgs = list_images(name, root)
+    there = [out/f'{p.stem}x{scale}.png' for p in imgs if (out/f'{p.stem}x{scale}.png').exists()]
+    if there and not overwrite:
+        more = f' (and {len(there) - 1} more)' if len(there) > 1 else ''
+        raise IdartsError(f"{there[0]}: exists{more}; pass --overwrite to replace, or choose another --out")
+    return [save_image(make_lr(load_image(p), scale)[1], out/f'{p.stem}x{scale}.png') for p in imgs]
 
 # %% ../nbs/01_data.ipynb #53e7f854
 def expand_paths(paths) -> list[Path]:

@@ -233,6 +233,14 @@ def resolve_method(model, scale: int | None = None, device='auto', self_ensemble
     return model_method(_Bf16(net) if amp == 'bf16' else net, s, device=device, self_ensemble=self_ensemble, tile=tile,
                         tile_overlap=tile_overlap, name=name), s
 
+# %% ../nbs/10_evaluate.ipynb #3963fc8f
+def _model_files(model) -> set[Path]:
+    "The resolved files a model argument reads: the file (and a `.safetensors`' `.json`), or every file of a run directory."
+    if not isinstance(model, (str, Path)) or not Path(model).exists(): return set()
+    p = Path(model)
+    if p.is_dir(): return {f.resolve() for f in p.iterdir() if f.is_file()}
+    return {p.resolve(), p.with_suffix('.json').resolve()} if p.suffix == '.safetensors' else {p.resolve()}
+
 # %% ../nbs/10_evaluate.ipynb #f2adb866
 def _check_out_file(path: Path, overwrite: bool):
     "Fail before any work when results cannot be written to `path` (or it exists and `overwrite` is not given)."
@@ -261,7 +269,10 @@ def run_eval(model: str, sets=('Set5', 'Set14', 'B100', 'Urban100'), scales=(4,)
         raise IdartsError(f"--tile {tile}: must be a whole number of LR pixels >= 1")
     outs = [Path(o) for o in (out, per_image_out) if o]
     if len(outs) == 2 and outs[0].resolve() == outs[1].resolve(): raise IdartsError(f"--out and --per-image are both {outs[0]}; give two files")
-    for o in outs: _check_out_file(o, overwrite)
+    mine = _model_files(model)
+    for o in outs:
+        if o.resolve() in mine: raise IdartsError(f"--out {o}: is a file of the model being evaluated ({model}); choose another file, e.g. results.csv")
+        _check_out_file(o, overwrite)
     for st in sets:
         if dataset_info(st).kind != 'benchmark': raise IdartsError(f"{st} is a training set; evaluate on benchmark sets: "
                                                            f"{', '.join(n for n, d in DATASETS.items() if d.kind == 'benchmark')}")
