@@ -16,6 +16,8 @@ __all__ = ['MAX_COUNT', 'SEED', 'LOCK_NAME', 'RUN_FILES', 'FINAL_FILES', 'Rule',
            'config_diff', 'check_finite']
 
 # %% ../nbs/00a_rundir.ipynb #a0c1d2e8
+MAX_COUNT = 10**9   # every count has an upper bound: `epochs=99999999999999999999` is refused, not run for 10^16 hours
+
 @dataclass(frozen=True)
 class Rule:
     "The declared type and range of one config field: `kind` int | float | bool | str | tuple; bounds, choices, `optional` (None allowed)."
@@ -56,8 +58,6 @@ class Rule:
         return a + (' and' if a and b else '') + b
 
 # %% ../nbs/00a_rundir.ipynb #1cf19dcc
-MAX_COUNT = 10**9   # every count has an upper bound: `epochs=99999999999999999999` is refused, not run for 10^16 hours
-
 def Int(lo=None, hi=None, optional=False): return Rule('int', lo, MAX_COUNT if hi is None else hi, optional=optional)
 def Float(lo=None, hi=None, lo_open=False, hi_open=False, optional=False): return Rule('float', lo, hi, lo_open, hi_open, optional=optional)
 
