@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #96337239
 from __future__ import annotations
-import contextlib, dataclasses, hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time, warnings
+import contextlib, dataclasses, errno, hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time, warnings
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
@@ -141,6 +141,14 @@ def current_umask() -> int:
     return m
 
 # %% ../nbs/00_core.ipynb #287c7b08
+_FULL = (errno.EFBIG, errno.ENOSPC, getattr(errno, 'EDQUOT', errno.ENOSPC))
+
+def _full(path, e: OSError):
+    "Re-raise a write error; a full disk or the file-size limit as one line naming the file."
+    if e.errno in _FULL:
+        raise IdartsError(f"{path}: cannot write it ({e.strerror}); free disk space or raise the file-size limit (ulimit -f), then rerun") from None
+    raise e
+
 @contextlib.contextmanager
 def atomic_file(path, overwrite: bool = True):
     """A binary file whose contents appear at `path` only when the block ends without error: a temporary file in the
@@ -152,10 +160,12 @@ def atomic_file(path, overwrite: bool = True):
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         os.fchmod(fd, 0o666 & ~current_umask())   # mkstemp makes 0600; a plain open() would give 0666 & ~umask
-        with os.fdopen(fd, 'wb') as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with os.fdopen(fd, 'wb') as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e: _full(path, e)
         if overwrite: os.replace(tmp, path)
         else: os.link(tmp, path)
     finally:
@@ -243,10 +253,12 @@ class JsonlLogger:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
     def log(self, **rec):
-        with open(self.path, 'a') as f:
-            f.write(json.dumps(_jsonable(rec)) + '\n')
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(self.path, 'a') as f:
+                f.write(json.dumps(_jsonable(rec)) + '\n')
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e: _full(self.path, e)
     def truncate(self, key: str, upto):
         "Keep only records with `rec[key] <= upto` (used when resuming from a checkpoint)."
         if not self.path.exists(): return
