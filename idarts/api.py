@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_api.ipynb #a0c1e003
 from __future__ import annotations
-import io, json, os
+import io, json, os, re
 from pathlib import Path
 
 # %% auto #0
@@ -83,7 +83,9 @@ def _read_safetensors(path: Path) -> tuple[dict, dict]:
             md = f.metadata() or {}
     except Exception as e: raise _err(f"{path}: not a readable .safetensors file ({type(e).__name__}); give a file written by idarts export") from None
     side = path.with_suffix('.json')
-    meta = json.loads(side.read_text()) if side.is_file() else {}
+    from idarts.core import load_json
+    meta = load_json(side) if side.is_file() else {}   # checked: JSON, UTF-8, an object; its spec is checked by build_model
+    if not isinstance(meta, dict): raise _err(f"{side}: not an idarts model description (a JSON object); delete it or write it with idarts export")
     if 'spec' not in meta and 'idarts_spec' in md: meta['spec'] = json.loads(md['idarts_spec'])
     if 'spec' not in meta: raise _err(f"{path}: no idarts model spec (metadata 'idarts_spec' or {side.name}); give a file written by idarts export")
     return state, meta
@@ -111,11 +113,12 @@ def resolve_model(model, device='auto') -> tuple:
     `meta` has at least `scale` and `name`. The network is in eval mode on `device`."""
     import torch
     from idarts.core import get_device
+    dev = get_device(device)   # a bad or missing device is one line before anything is loaded
     if isinstance(model, torch.nn.Module):
         meta = dict(getattr(model, 'idarts_meta', None) or {})
         if 'scale' not in meta: meta['scale'] = _infer_scale(model)
         meta.setdefault('name', type(model).__name__)
-        return model.to(get_device(device)).eval(), meta
+        return model.to(dev).eval(), meta
     p = Path(model)
     z = None if p.exists() else _zoo_file('models', str(model), '.safetensors')
     if z is not None or (p.is_file() and p.suffix == '.safetensors'):
@@ -130,7 +133,7 @@ def resolve_model(model, device='auto') -> tuple:
         raise _err(f"{model}: not a run directory, a checkpoint, a .safetensors file or a named model; "
                    f"named models: {', '.join(model_names()) or 'none shipped'}")
     net.idarts_meta = meta
-    return net.to(get_device(device)).eval(), meta
+    return net.to(dev).eval(), meta
 
 # %% ../nbs/15_api.ipynb #d91e6776
 def load(path_or_name, device='auto'):
@@ -144,8 +147,9 @@ def _as_array(image) -> tuple:
     from PIL import Image
     from idarts.data import image_to_array, load_image
     if isinstance(image, (str, Path)): return load_image(image), True
-    if isinstance(image, Image.Image): return image_to_array(image, 'image'), True
+    if isinstance(image, Image.Image): return image_to_array(image, 'upscale: the PIL image'), True   # the same mode checks as a file
     a = np.asarray(image)
+    if a.ndim in (2, 3) and min(a.shape[:2]) < 1: raise _err(f"upscale: the image is empty ({a.shape[1]}x{a.shape[0]} pixels); give an image with pixels")
     if a.ndim == 3 and a.shape[2] == 1: a = a[..., 0]
     if a.dtype != np.uint8 or not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)):
         raise _err(f"upscale: expected a uint8 HxW or HxWx3 array, got {a.dtype} {a.shape}; "
@@ -158,9 +162,15 @@ def upscale(image, model, scale: int | None = None, tile: int | None = None, dev
     "Super-resolve a PIL image, an image file or a uint8 array with `model`; returns a PIL image (array for an array input)."
     from PIL import Image
     from idarts.evaluate import resolve_method
+    from idarts.evaluate import _guarded, check_output_size
+    if tile is not None and (isinstance(tile, bool) or not isinstance(tile, int) or tile < 1):
+        raise _err(f"upscale: tile={tile!r} must be a whole number of LR pixels >= 1 (or None: the whole image)")
+    if scale is not None and (isinstance(scale, bool) or scale not in (2, 3, 4) and str(model).lower() != 'bicubic'):
+        raise _err(f"upscale: scale={scale!r} must be 2, 3 or 4 (or None: the model's own)")
     arr, pil = _as_array(image)
     method, s = resolve_method(model, scale, device=device, self_ensemble=self_ensemble, tile=tile, amp=amp)
-    out = method(arr, s)
+    check_output_size(arr.shape[0], arr.shape[1], s, 'upscale')
+    out = _guarded(method, arr, s, 'upscale')
     return Image.fromarray(out) if pil else out
 
 # %% ../nbs/15_api.ipynb #a0c1e021
@@ -213,6 +223,9 @@ def export(model, out, format: str | None = None, force: bool = False) -> Path:
     from idarts.rundir import ensure_dir
     ensure_dir(out.parent, 'the folder of')
     net, meta = resolve_model(model, 'cpu')
+    if fmt == 'safetensors' and not isinstance(meta.get('spec'), dict):
+        raise _err(f"export: {meta.get('name', 'the network')} has no idarts model spec (built in Python, not loaded by idarts.load); "
+                   f"export it as .pt2 or .onnx, or load it with idarts.load first")
     _write_new(out, _export_bytes(net, meta, fmt), force)
     return out
 
@@ -248,29 +261,37 @@ def _recorded_psnr(root: Path, profile: str, run: str, set_name: str = 'Set5'):
         return next((float(r['psnr']) for r in csv.DictReader(fh) if r['set'] == set_name and int(r['scale']) == 4), None)
 
 # %% ../nbs/15_api.ipynb #dd73c382
+def _shippable(search_dir: Path) -> list[Path]:
+    "The `genotype.json` of the runs named `<space>-s<N>` (a known space): moved-aside runs (`.old`, `.old-<time>`) are not shipped."
+    from idarts.ops import SPACES
+    return sorted(gf for gf in search_dir.glob('*-s*/genotype.json')
+                  if (m := re.fullmatch(r'(.+)-s(\d+)', gf.parent.name)) and m[1] in SPACES)
+
 def ship(root='.', profile: str = 'cpu', dest=None) -> list[Path]:
-    "Copy the searched cells and trained x4 models of `root/runs/<profile>` into the zoo (`dest`, default the package's); returns the files written."
+    """Copy the searched cells and trained x4 models of `root/runs/<profile>` into the zoo (`dest`, default the package's);
+    returns the files written. Every run is read and checked before the first file is written: all or nothing."""
     from idarts.core import load_checkpoint
     from idarts.genotype import Genotype
     root, dest = Path(root), Path(dest or ZOO)
-    found = sorted((root/'runs'/profile/'search').glob('*-s*/genotype.json'))
+    found = _shippable(root/'runs'/profile/'search')
     if not found: raise _err(f"{root/'runs'/profile/'search'}: no finished search (genotype.json) to ship; run make reproduce PROFILE={profile} first")
-    written = []
+    files = []
     for gf in found:
         run = gf.parent.name
         space, seed = run.rsplit('-s', 1)
         name = f'{space}-{profile}-s{seed}'
         g = Genotype.from_json(gf)
-        if _put(dest/'genotypes'/f'{name}.json', (json.dumps(g.to_dict(), indent=1) + '\n').encode()): written.append(dest/'genotypes'/f'{name}.json')
+        files.append((dest/'genotypes'/f'{name}.json', (json.dumps(g.to_dict(), indent=1) + '\n').encode()))
         mf = root/'runs'/profile/'train'/run/'model.pt'
         if not mf.is_file(): continue
         ck = load_checkpoint(mf)
+        if not isinstance(ck, dict) or not isinstance(ck.get('spec'), dict) or 'model' not in ck:
+            raise _err(f"{mf}: not an idarts model (no weights and spec); rerun make reproduce PROFILE={profile}")
         if ck['spec'].get('genotype') != g.to_dict():
             raise _err(f"{mf}: was trained on another cell than {gf}; rerun make reproduce PROFILE={profile}")
         net = _build(ck['model'], ck['spec'], str(mf))
         meta = dict(name=name, spec=ck['spec'], genotype=name, source=f'runs/{profile}/train/{run}', epoch=ck.get('epoch'),
                     params=sum(p.numel() for p in net.parameters()), set5_x4_psnr=_recorded_psnr(root, profile, run))
-        for f, data in ((dest/'models'/f'{name}.safetensors', _export_bytes(net, meta, 'safetensors')),
-                        (dest/'models'/f'{name}.json', (json.dumps(meta, indent=1, sort_keys=True) + '\n').encode())):
-            if _put(f, data): written.append(f)
-    return written
+        files += [(dest/'models'/f'{name}.safetensors', _export_bytes(net, meta, 'safetensors')),
+                  (dest/'models'/f'{name}.json', (json.dumps(meta, indent=1, sort_keys=True) + '\n').encode())]
+    return [f for f, data in files if _put(f, data)]

@@ -66,6 +66,9 @@ def run_config(cls, args, named: dict):
         if over: raise IdartsError(f"--resume {args.resume}: the run keeps its saved config; drop {sorted(over)} or start a new run with --out")
         if not isinstance(saved, dict) or not isinstance(saved.get('config'), dict):
             raise IdartsError(f"{rd/'config.json'}: not a run config (no 'config' object); give a directory written by idarts")
+        kind, want = saved.get('kind'), {'SearchConfig': 'search', 'TrainConfig': 'train'}.get(cls.__name__)
+        if want and kind in ('search', 'train') and kind != want:
+            raise IdartsError(f"--resume {rd}: this is a {kind} run, not a {want} run; continue it with: idarts {kind} --resume {rd}")
         return config_from_dict(cls, saved['config']), rd, True
     if not args.out: raise IdartsError("give --out RUN_DIR for a new run (or --resume RUN_DIR to continue one)")
     # an --out that holds an earlier run is refused (or moved aside with --overwrite) by the run-directory layer
@@ -93,7 +96,7 @@ def cmd_data(args):
         p = download.download_dataset(args.name, root=args.root, sha256=args.sha256, trust=args.trust_on_first_use)
         print(f"{args.name}: ready in {p}")
     elif args.data_cmd == 'lr':
-        paths = data.write_lr_set(args.set_name, args.scale, args.out, root=args.root)
+        paths = data.write_lr_set(args.set_name, args.scale, args.out, root=args.root, overwrite=args.overwrite)
         print(f"wrote {len(paths)} LR images (x{args.scale}) to {args.out}")
 
 # %% ../nbs/11_cli.ipynb #966b1abe
@@ -167,7 +170,8 @@ def cmd_eval(args):
 def cmd_upscale(args):
     from idarts.evaluate import upscale_files
     for p in upscale_files(args.inputs, args.model, args.out, scale=args.scale, tile=args.tile or None, self_ensemble=args.self_ensemble,
-                           device=args.device, overwrite=args.overwrite, amp=args.amp):
+                           device=args.device, overwrite=args.overwrite, amp=args.amp,
+                           keep_going=not args.fail_fast):
         print(p)
 
 # %% ../nbs/11_cli.ipynb #468dc80c
@@ -303,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument('--scale', type=int, required=True, choices=SCALES, help='downscaling factor')
     q.add_argument('--out', required=True, metavar='DIR', help='folder for the LR images')
     q.add_argument('--root', help=root_help)
+    q.add_argument('--overwrite', action='store_true', help='replace LR images already in --out')
 
     i = _sub(sub, 'info', 'parameters and multiply-accumulates of a network', 'idarts info --genotype improved-cpu --cells 20 --channels 256')
     i.add_argument('--model', choices=('edsr', 'edsr-baseline'), help='an EDSR reference network instead of a cell')
@@ -359,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument('--self-ensemble', action='store_true', help='x8 geometric self-ensemble (8 times slower)')
     u.add_argument('--amp', choices=('bf16',), help='run the network under bfloat16 autocast (default: float32)')
     u.add_argument('--overwrite', action='store_true', help='replace existing outputs (never an input)')
+    u.add_argument('--fail-fast', action='store_true', help='stop at the first bad image (default: keep going, list every bad image at the end)')
     _device_flag(u)
 
     x = _sub(sub, 'export', 'write a trained network that runs without idarts (dynamic height and width)',
@@ -405,6 +411,9 @@ def main(argv=None) -> int:
     except OSError as e:   # a path we cannot read or write that no check above caught: still one line, no traceback
         where = f"{e.filename}: " if getattr(e, 'filename', None) else ''
         print(f"idarts: error: {where}{e.strerror or e}; check the path and its permissions", file=sys.stderr)
+        return 2
+    except MemoryError:   # numpy's and Python's allocation failures (torch's are turned into IdartsError where they happen)
+        print("idarts: error: out of memory; use a smaller input or --tile, or free memory and rerun", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("idarts: interrupted", file=sys.stderr)

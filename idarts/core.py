@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #96337239
 from __future__ import annotations
-import contextlib, dataclasses, hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time, warnings
+import contextlib, dataclasses, errno, hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time, warnings
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
@@ -34,12 +34,22 @@ def set_seed(seed: int, deterministic: bool = False):
 
 # %% ../nbs/00_core.ipynb #e46131eb
 def get_device(device: str = 'auto') -> torch.device:
-    "`'auto'` picks CUDA, then Apple MPS, then CPU; anything else is passed to `torch.device`."
+    "`'auto'` picks CUDA, then Apple MPS, then CPU; anything else must be a device torch knows and this machine has."
     import torch
-    if device != 'auto': return torch.device(device)
-    if torch.cuda.is_available(): return torch.device('cuda')
-    if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
-    return torch.device('cpu')
+    if device == 'auto':
+        if torch.cuda.is_available(): return torch.device('cuda')
+        if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
+        return torch.device('cpu')
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise IdartsError(f"device={device!r}: not a device torch knows; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+    if d.type == 'cuda' and not torch.cuda.is_available():
+        raise IdartsError(f"device={device!r}: this torch build sees no CUDA GPU; use device='cpu' (or 'auto')")
+    if d.type == 'cuda' and (d.index or 0) >= torch.cuda.device_count():
+        raise IdartsError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s); use cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+    if d.type == 'mps' and not (getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available()):
+        raise IdartsError(f"device={device!r}: Apple MPS is not available here; use device='cpu' (or 'auto')")
+    return d
 
 # %% ../nbs/00_core.ipynb #53268589
 def rng_state() -> dict:
@@ -131,6 +141,14 @@ def current_umask() -> int:
     return m
 
 # %% ../nbs/00_core.ipynb #287c7b08
+_FULL = (errno.EFBIG, errno.ENOSPC, getattr(errno, 'EDQUOT', errno.ENOSPC))
+
+def _full(path, e: OSError):
+    "Re-raise a write error; a full disk or the file-size limit as one line naming the file."
+    if e.errno in _FULL:
+        raise IdartsError(f"{path}: cannot write it ({e.strerror}); free disk space or raise the file-size limit (ulimit -f), then rerun") from None
+    raise e
+
 @contextlib.contextmanager
 def atomic_file(path, overwrite: bool = True):
     """A binary file whose contents appear at `path` only when the block ends without error: a temporary file in the
@@ -142,10 +160,12 @@ def atomic_file(path, overwrite: bool = True):
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         os.fchmod(fd, 0o666 & ~current_umask())   # mkstemp makes 0600; a plain open() would give 0666 & ~umask
-        with os.fdopen(fd, 'wb') as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with os.fdopen(fd, 'wb') as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e: _full(path, e)
         if overwrite: os.replace(tmp, path)
         else: os.link(tmp, path)
     finally:
@@ -195,6 +215,8 @@ def load_json(path):
     except PermissionError: raise IdartsError(f"{path}: permission denied; make the file readable") from None
     except UnicodeDecodeError: raise IdartsError(f"{path}: not UTF-8 text (a binary file?); give a JSON file") from None
     except json.JSONDecodeError as e: raise IdartsError(f"{path}: not valid JSON ({e}); regenerate or fix the file") from None
+    except RecursionError: raise IdartsError(f"{path}: JSON nested too deeply to be an idarts file; regenerate or fix the file") from None
+    except ValueError as e: raise IdartsError(f"{path}: not valid JSON ({str(e).splitlines()[0][:80]}); regenerate or fix the file") from None
 
 # %% ../nbs/00_core.ipynb #bf4d0567
 def save_checkpoint(state: dict, path, keep_prev: bool = True):
@@ -217,6 +239,9 @@ def load_checkpoint(path, map_location='cpu') -> dict:
     if not path.exists(): raise IdartsError(f"{path}: checkpoint not found")
     try: return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
+        if 'Unsupported global' in str(e):   # a pickle that would run code or build arbitrary objects: refused, not damaged
+            raise IdartsError(f"{path}: refused: it holds Python objects beyond tensors (code would run on loading), which idarts "
+                              f"never unpickles; load only checkpoints written by idarts") from None
         why = (str(e).splitlines() or ['empty or truncated file'])[0][:120]   # a zero-byte file raises with no message
         raise IdartsError(f"{path}: cannot read checkpoint ({type(e).__name__}: {why}); "
                           f"use {path.name}.prev if present, or rerun") from None
@@ -228,10 +253,12 @@ class JsonlLogger:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
     def log(self, **rec):
-        with open(self.path, 'a') as f:
-            f.write(json.dumps(_jsonable(rec)) + '\n')
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(self.path, 'a') as f:
+                f.write(json.dumps(_jsonable(rec)) + '\n')
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e: _full(self.path, e)
     def truncate(self, key: str, upto):
         "Keep only records with `rec[key] <= upto` (used when resuming from a checkpoint)."
         if not self.path.exists(): return

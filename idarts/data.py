@@ -4,13 +4,13 @@
 
 # %% ../nbs/01_data.ipynb #8c06f5c4
 from __future__ import annotations
-import functools, io, math, os, warnings
+import functools, io, math, os, sys, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from .core import IdartsError, atomic_write_bytes
 
@@ -110,6 +110,8 @@ def _layout_problem(info: DatasetInfo, root: Path) -> str | None:
 def _check_dir(name: str, root=None) -> tuple[Path, list[Path]]:
     info = dataset_info(name)
     root = Path(data_root() if root is None else root).absolute()
+    if root.exists() and not root.is_dir():
+        raise IdartsError(f"data root {root}: is a file, not a folder; point IDARTS_DATA (or --root) at the folder that holds benchmark/ and train/")
     d = root / info.rel_path
     imgs = images_in(d)
     if imgs: return d, imgs
@@ -134,6 +136,8 @@ def ensure_dataset(name: str, root=None, fetch: bool | None = None) -> Path:
     or incomplete and can be downloaded. `fetch=None` means: unless `IDARTS_OFFLINE=1`. A misplaced set is never fetched."""
     info = dataset_info(name)
     root = Path(data_root() if root is None else root).absolute()
+    if root.exists() and not root.is_dir():
+        raise IdartsError(f"data root {root}: is a file, not a folder; point IDARTS_DATA (or --root) at the folder that holds benchmark/ and train/")
     d = root / info.rel_path
     if fetch is None: fetch = not offline()
     n = len(images_in(d))
@@ -197,12 +201,18 @@ def _opaque(im, path, drop_to: str):
     a = np.asarray(im.getchannel(im.getbands()[-1]))
     if (a < 255).any():
         raise IdartsError(f"{path}: has transparent pixels ({int((a < 255).sum())} with alpha < 255); flatten it onto a "
-                          f"background first, e.g. `magick {path.name} -background white -alpha remove -alpha off out.png`")
+                          f"background first, e.g. `magick {Path(str(path)).name} -background white -alpha remove -alpha off out.png`")
     return im.convert(drop_to)
 
 # %% ../nbs/01_data.ipynb #6b7996af
+_DEEP = {'I', 'F', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'I;16S', 'I;32', 'I;32B', 'I;32L'}
+
 def image_to_array(im, path) -> np.ndarray:
-    "A decoded PIL image as uint8 `HxW` or `HxWx3` by the mode rules above; `path` names the image in errors."
+    "A decoded PIL image as uint8 `HxW` or `HxWx3` by the mode rules above, upright as viewers show it (EXIF orientation); `path` names the image in errors."
+    if im.mode in _DEEP:   # 16- and 32-bit modes (a PIL image handed to the API): refused like the same file, never clipped
+        raise IdartsError(f"{path}: {'16' if '16' in im.mode else '32'}-bit image (mode {im.mode}) is not supported; convert it "
+                          f"to 8 bits per channel first, e.g. `magick {Path(str(path)).name} -depth 8 out.png`")
+    if im.getexif().get(0x0112, 1) in range(2, 9): im = ImageOps.exif_transpose(im)   # rotated/flipped by its EXIF orientation
     mode = im.mode
     if 'transparency' in im.info and mode in ('P', 'L', 'RGB'):
         im = im.convert('LA' if mode == 'L' else 'RGBA')
@@ -215,8 +225,6 @@ def image_to_array(im, path) -> np.ndarray:
     return np.array(im, dtype=np.uint8)
 
 # %% ../nbs/01_data.ipynb #c86fccbb
-_DEEP = {'I', 'F', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'I;16S', 'I;32', 'I;32B', 'I;32L'}
-
 def load_image(path) -> np.ndarray:
     "Read an image as uint8 `HxW` (gray) or `HxWx3` (RGB); see the table above for the mode rules."
     path = Path(path)
@@ -226,12 +234,17 @@ def load_image(path) -> np.ndarray:
             if im.mode in _DEEP or ';16' in raw or ';32' in raw:
                 raise IdartsError(f"{path}: {'16' if '16' in im.mode + raw else '32'}-bit image (mode {im.mode}) is not supported; "
                                   f"convert it to 8 bits per channel first, e.g. `magick {path.name} -depth 8 out.png`")
+            n = getattr(im, 'n_frames', 1)
+            if n > 1: print(f"idarts: note: {path}: has {n} frames (animated or multi-page); only the first is used", file=sys.stderr)
             im.load()  # decode everything now, so that truncated files fail here
             return image_to_array(im, path)
     except IdartsError: raise
     except FileNotFoundError: raise IdartsError(f"{path}: file not found") from None
+    except Image.DecompressionBombError as e:
+        raise IdartsError(f"{path}: too large to read ({str(e).split(',')[0]}); downscale or crop it first") from None
     except Exception as e:
-        why = str(e).splitlines()[0][:100] if str(e) else type(e).__name__
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if len(why) > 100: why = why[:100].rsplit(' ', 1)[0] + ' ...'   # never cut mid-word
         raise IdartsError(f"cannot decode {path} ({why}); re-download it or replace the file") from None
 
 # %% ../nbs/01_data.ipynb #cdd032b9
@@ -478,14 +491,22 @@ def imresize_torch(x: torch.Tensor, scale=None, output_shape=None, quantize: boo
     return y[0] if squeeze else y
 
 # %% ../nbs/01_data.ipynb #12b087d8
-def write_lr_set(name: str, scale: int, out, root=None) -> list[Path]:
-    "Write `<out>/<stem>x<scale>.png` for every HR image of data set `name`; returns the paths."
+from .rundir import ensure_dir
+
+def write_lr_set(name: str, scale: int, out, root=None, overwrite: bool = False) -> list[Path]:
+    "Write `<out>/<stem>x<scale>.png` for every HR image of data set `name`; returns the paths (see above for the checks)."
     out = Path(out)
-    done = []
-    for p in list_images(name, root):
-        _, lr = make_lr(load_image(p), scale)
-        done.append(save_image(lr, out / f'{p.stem}x{scale}.png'))
-    return done
+    for n in DATASETS:
+        d = dataset_dir(n, root)
+        if d.is_dir() and out.resolve() == d.resolve():
+            raise IdartsError(f"--out {out}: is the folder of the {n} images, where LR images would join the set; choose another folder, e.g. lr/{name}")
+    ensure_dir(out)
+    imgs = list_images(name, root)
+    there = [out/f'{p.stem}x{scale}.png' for p in imgs if (out/f'{p.stem}x{scale}.png').exists()]
+    if there and not overwrite:
+        more = f' (and {len(there) - 1} more)' if len(there) > 1 else ''
+        raise IdartsError(f"{there[0]}: exists{more}; pass --overwrite to replace, or choose another --out")
+    return [save_image(make_lr(load_image(p), scale)[1], out/f'{p.stem}x{scale}.png') for p in imgs]
 
 # %% ../nbs/01_data.ipynb #53e7f854
 def expand_paths(paths) -> list[Path]:

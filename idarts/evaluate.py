@@ -21,7 +21,7 @@ from .rundir import ensure_dir
 
 # %% auto #0
 __all__ = ['SSIM_WINDOW', 'Method', 'bicubic_method', 'model_method', 'evaluate_sets', 'format_table', 'resolve_method',
-           'run_eval', 'write_png', 'upscale_files']
+           'run_eval', 'write_png', 'check_output_size', 'upscale_files']
 
 # %% ../nbs/10_evaluate.ipynb #07100883
 @dataclass
@@ -233,6 +233,14 @@ def resolve_method(model, scale: int | None = None, device='auto', self_ensemble
     return model_method(_Bf16(net) if amp == 'bf16' else net, s, device=device, self_ensemble=self_ensemble, tile=tile,
                         tile_overlap=tile_overlap, name=name), s
 
+# %% ../nbs/10_evaluate.ipynb #3963fc8f
+def _model_files(model) -> set[Path]:
+    "The resolved files a model argument reads: the file (and a `.safetensors`' `.json`), or every file of a run directory."
+    if not isinstance(model, (str, Path)) or not Path(model).exists(): return set()
+    p = Path(model)
+    if p.is_dir(): return {f.resolve() for f in p.iterdir() if f.is_file()}
+    return {p.resolve(), p.with_suffix('.json').resolve()} if p.suffix == '.safetensors' else {p.resolve()}
+
 # %% ../nbs/10_evaluate.ipynb #f2adb866
 def _check_out_file(path: Path, overwrite: bool):
     "Fail before any work when results cannot be written to `path` (or it exists and `overwrite` is not given)."
@@ -261,7 +269,10 @@ def run_eval(model: str, sets=('Set5', 'Set14', 'B100', 'Urban100'), scales=(4,)
         raise IdartsError(f"--tile {tile}: must be a whole number of LR pixels >= 1")
     outs = [Path(o) for o in (out, per_image_out) if o]
     if len(outs) == 2 and outs[0].resolve() == outs[1].resolve(): raise IdartsError(f"--out and --per-image are both {outs[0]}; give two files")
-    for o in outs: _check_out_file(o, overwrite)
+    mine = _model_files(model)
+    for o in outs:
+        if o.resolve() in mine: raise IdartsError(f"--out {o}: is a file of the model being evaluated ({model}); choose another file, e.g. results.csv")
+        _check_out_file(o, overwrite)
     for st in sets:
         if dataset_info(st).kind != 'benchmark': raise IdartsError(f"{st} is a training set; evaluate on benchmark sets: "
                                                            f"{', '.join(n for n, d in DATASETS.items() if d.kind == 'benchmark')}")
@@ -306,12 +317,50 @@ def write_png(img: np.ndarray, path, rows: int = 64, level: int = 6) -> Path:
         _png_chunk(f, b'IEND', b'')
     return path
 
+# %% ../nbs/10_evaluate.ipynb #635fb8a6
+def _memory_left() -> int | None:
+    "Bytes this process can still allocate: the address-space limit minus what it maps, and the memory available (Linux); None when unknown."
+    left = []
+    try:
+        import resource   # Unix only
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            left.append(soft - next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmSize:')))
+    except (ImportError, OSError, ValueError, StopIteration): pass
+    try: left.append(next(int(l.split()[1]) * 1024 for l in open('/proc/meminfo') if l.startswith('MemAvailable:')))
+    except (OSError, ValueError, StopIteration): pass
+    return min(left) if left else None
+
+# %% ../nbs/10_evaluate.ipynb #881bd597
+def check_output_size(h: int, w: int, s: int, source, channels: int = 3):
+    "Refuse, in one line naming `source`, an x`s` upscale of an `h` x `w` image whose 8-bit output does not fit the memory left."
+    need, left = h * s * w * s * channels, _memory_left()
+    if left is not None and need > left:
+        raise IdartsError(f"{source}: the x{s} output ({w * s}x{h * s} pixels, {need / 2**30:.1f} GiB as 8-bit) does not fit the "
+                          f"memory left ({max(left, 0) / 2**30:.1f} GiB); upscale a crop or a smaller image")
+
+# %% ../nbs/10_evaluate.ipynb #7f214932
+def _header_size(p) -> tuple[int, int] | None:
+    "`(h, w)` from an image file's header (nothing decoded); None when it cannot be read (`load_image` then says why)."
+    from PIL import Image
+    try:
+        with Image.open(p) as im: return im.size[1], im.size[0]
+    except Exception: return None
+
+def _guarded(method, lr: np.ndarray, s: int, p):
+    "`method(lr, s)`, with an allocation failure as one line naming the image."
+    try: return method(lr, s)
+    except (MemoryError, RuntimeError) as e:
+        if not isinstance(e, MemoryError) and 'alloc' not in str(e) and 'memory' not in str(e): raise
+        raise IdartsError(f"{p}: out of memory upscaling it x{s} ({lr.shape[1]}x{lr.shape[0]} pixels); use a smaller --tile or a smaller image") from None
+
 # %% ../nbs/10_evaluate.ipynb #7fa696eb
 def upscale_files(paths, model, out_dir, scale: int | None = None, tile: int | None = 256, self_ensemble: bool = False,
                   device='auto', tile_overlap: int = 32, progress: bool = True, overwrite: bool = False,
-                  amp: str | None = None) -> list[Path]:
+                  amp: str | None = None, keep_going: bool = True) -> list[Path]:
     """Upscale image files (or folders of them) with `model` (anything `resolve_method` takes); returns the written paths.
-    An input is never written over; an existing output only with `overwrite`; every output is checked before any work."""
+    An input is never written over; an existing output only with `overwrite`; every output is checked before any work.
+    With `keep_going` (the default) a bad image does not stop the batch: the others are written, then one error names them all."""
     files = expand_paths(paths)
     if tile is not None and (isinstance(tile, bool) or not isinstance(tile, int) or tile < 1):
         raise IdartsError(f"--tile {tile}: must be a whole number of LR pixels >= 1 (or 0 on the command line: whole image)")
@@ -328,7 +377,14 @@ def upscale_files(paths, model, out_dir, scale: int | None = None, tile: int | N
         if d.exists() and not overwrite:
             raise IdartsError(f"{d}: exists; pass --overwrite to replace it, or choose another --out")
         dests[d] = p
-    done = []
+    done, bad = [], []
     for d, p in tqdm(dests.items(), desc=f"{method.name} x{s}", disable=not progress, leave=False):
-        done.append(write_png(method(load_image(p), s), d))
+        try:
+            if (hw := _header_size(p)): check_output_size(*hw, s, p)     # before decoding a huge image
+            done.append(write_png(_guarded(method, load_image(p), s, p), d))
+        except IdartsError as e:
+            if not keep_going: raise
+            bad.append(str(e))
+    if bad: raise IdartsError(f"{len(bad)} of {len(dests)} images failed (the other {len(done)} are in {out_dir}): {' | '.join(bad)}; "
+                              f"fix or remove them, then rerun on just those files")
     return done

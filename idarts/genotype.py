@@ -37,7 +37,7 @@ class Genotype:
 
     def validate(self, source='genotype'):
         "Raise `IdartsError` (naming `source`) unless this is a well-formed cell of a known space."
-        if self.space not in SPACES:
+        if not isinstance(self.space, str) or self.space not in SPACES:
             raise IdartsError(f"{source}: unknown search space {self.space!r}; choose one of {sorted(SPACES)}")
         prims = get_space(self.space).primitives
         if len(self.normal) != 8:
@@ -62,9 +62,14 @@ class Genotype:
             raise IdartsError(f"{source}: not a genotype (expected a JSON object with 'normal', 'concat', 'space')")
         bad = set(d) - {'normal', 'concat', 'space', 'reduce', 'reduce_concat'}
         if bad: raise IdartsError(f"{source}: unknown genotype keys {sorted(bad)}")
-        try: g = cls(normal=d['normal'], concat=d.get('concat', [2, 3, 4, 5]), space=d.get('space', 'improved'))
+        space, concat = d.get('space', 'improved'), d.get('concat', [2, 3, 4, 5])
+        if not isinstance(space, str): raise IdartsError(f"{source}: 'space' must be a space name (text), got {space!r:.60}; fix the file")
+        if not isinstance(concat, list): raise IdartsError(f"{source}: 'concat' must be the list [2, 3, 4, 5], got {concat!r:.60}; fix the file")
+        if not isinstance(d['normal'], list) or not all(isinstance(e, list) and len(e) == 2 for e in d['normal']):
+            raise IdartsError(f"{source}: 'normal' must be a list of [op name, integer input node] pairs; fix the file")
+        try: g = cls(normal=d['normal'], concat=concat, space=space)
         except (TypeError, ValueError) as e:
-            raise IdartsError(f"{source}: 'normal' must be a list of [op name, integer input node] pairs ({e}); fix the file") from None
+            raise IdartsError(f"{source}: {e}; fix the file") from None
         return g.validate(source)
 
     def to_json(self, path):

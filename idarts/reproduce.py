@@ -176,12 +176,27 @@ def stage_progress(root, st) -> str:
     k, per = recs[-1]['epoch'], sum(r['seconds'] for r in recs) / len(recs)
     return f'running: epoch {k}/{n}, about {per * (n - k) / 60:.1f} min left'
 
+# %% ../nbs/12_reproduce.ipynb #af436369
+from .rundir import LOCK_NAME, RunLock, move_aside
+
+def _redo_aside(name: str, out: Path) -> Path | None:
+    "Move the earlier run in `out` aside under its lock (`rundir.move_aside`); None when there is none; refused while another process holds it."
+    if not out.is_dir() or not any(f.name != LOCK_NAME for f in out.iterdir()): return None
+    try:
+        with RunLock(out): return move_aside(out)
+    except IdartsError:
+        from idarts.rundir import _holder
+        raise IdartsError(f"stage {name}: {out} is in use by another idarts run ({_holder(out/LOCK_NAME)}); FORCE=1 never "
+                          f"touches a run in progress: wait for it to finish (or stop it), then rerun") from None
+
 # %% ../nbs/12_reproduce.ipynb #971732c9
 def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False) -> dict:
     t0 = time.time()
     nb_out = nbo_dir/f'{st.name}.ipynb'
     out = root/str(st.params.get('out', ''))
-    if force and st.params.get('out', '').startswith('runs/') and out.is_dir(): shutil.rmtree(out)  # redo, not resume
+    if force and st.params.get('out', '').startswith('runs/'):  # redo, not resume: the earlier run moves aside, never deleted
+        moved = _redo_aside(st.name, out)
+        if moved: print(f"[{st.name}] FORCE: moved the earlier run in {out} to {moved}", flush=True)
     try: executor(nb_dir/st.notebook, nb_out, st.params, root)
     except IdartsError: raise
     except Exception as e:

@@ -11,11 +11,13 @@ from pathlib import Path
 from .core import IdartsError
 
 # %% auto #0
-__all__ = ['SEED', 'LOCK_NAME', 'RUN_FILES', 'FINAL_FILES', 'Rule', 'Int', 'Float', 'Choice', 'Str', 'Bool', 'Tuple',
+__all__ = ['MAX_COUNT', 'SEED', 'LOCK_NAME', 'RUN_FILES', 'FINAL_FILES', 'Rule', 'Int', 'Float', 'Choice', 'Str', 'Bool', 'Tuple',
            'validate_config', 'RunLock', 'run_files', 'clean_tmp', 'ensure_dir', 'aside_name', 'move_aside', 'RunDir',
            'config_diff', 'check_finite']
 
 # %% ../nbs/00a_rundir.ipynb #a0c1d2e8
+MAX_COUNT = 10**9   # every count has an upper bound: `epochs=99999999999999999999` is refused, not run for 10^16 hours
+
 @dataclass(frozen=True)
 class Rule:
     "The declared type and range of one config field: `kind` int | float | bool | str | tuple; bounds, choices, `optional` (None allowed)."
@@ -46,16 +48,17 @@ class Rule:
             return None
         if self.choices is not None and v not in self.choices: return f"must be one of {', '.join(map(str, self.choices))}"
         if self.lo is not None and (v <= self.lo if self.lo_open else v < self.lo): return f'must be{self._range()}'
-        if self.hi is not None and (v >= self.hi if self.hi_open else v > self.hi): return f'must be{self._range()}'
+        if self.hi is not None and (v >= self.hi if self.hi_open else v > self.hi): return f'must be{self._range(True)}'
         return None
 
-    def _range(self) -> str:
+    def _range(self, full: bool = False) -> str:
+        "The range in words; the default upper bound of counts (`MAX_COUNT`) only when `full` (it was exceeded)."
         a = f" {'>' if self.lo_open else '>='} {self.lo}" if self.lo is not None else ''
-        b = f" {'<' if self.hi_open else '<='} {self.hi}" if self.hi is not None else ''
+        b = f" {'<' if self.hi_open else '<='} {self.hi}" if self.hi is not None and (full or self.hi != MAX_COUNT) else ''
         return a + (' and' if a and b else '') + b
 
 # %% ../nbs/00a_rundir.ipynb #1cf19dcc
-def Int(lo=None, hi=None, optional=False): return Rule('int', lo, hi, optional=optional)
+def Int(lo=None, hi=None, optional=False): return Rule('int', lo, MAX_COUNT if hi is None else hi, optional=optional)
 def Float(lo=None, hi=None, lo_open=False, hi_open=False, optional=False): return Rule('float', lo, hi, lo_open, hi_open, optional=optional)
 
 # %% ../nbs/00a_rundir.ipynb #93ec7313

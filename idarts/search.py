@@ -276,7 +276,12 @@ def search(cfg: SearchConfig, out, resume: bool = False, progress: bool = True, 
     check_search_config(cfg)
     out = Path(out)
     with RunDir(out, resume=resume, overwrite=overwrite):
-        st = _search_setup(cfg, out, resume)
+        try: st = _search_setup(cfg, out, resume)
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:   # a checkpoint with missing or renamed parts
+            if not resume or not (isinstance(e, KeyError) or 'state_dict' in str(e) or 'state dict' in str(e)): raise
+            what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else 'parts that do not fit this search'
+            raise IdartsError(f"{out/'checkpoint.pt'}: not a complete search checkpoint ({what}); resume from "
+                              f"checkpoint.pt.prev (rename it) if present, or start a new run with another --out") from None
         st.model.train()
         for epoch in range(st.start + 1, cfg.epochs + 1):
             _search_epoch(st, epoch, progress)

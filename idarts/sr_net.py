@@ -117,6 +117,13 @@ def build_model(spec: dict, source: str = 'model spec', checkpointing: str = 'no
             'edsr': {'cells', 'channels', 'res_scale', 'scale', 'n_colors'}}.get('edsr' if arch in _EDSR_DEFAULTS else arch)
     if keys is None: raise IdartsError(f"{source}: unknown architecture {arch!r}; choose one of {list(ARCHS)}")
     if set(spec) - keys: raise IdartsError(f"{source}: unknown keys {sorted(set(spec) - keys)} for arch {arch!r}")
+    for k, lo, hi in (('cells', 1, 1024), ('channels', 1, 4096), ('n_colors', 1, 4), ('scale', 2, 4)):   # before anything is allocated
+        v = spec.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi):
+            raise IdartsError(f"{source}: {k}={v!r:.40} must be a whole number from {lo} to {hi}; the spec is damaged or not written by idarts")
+    rs = spec.get('res_scale')
+    if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, float)) or not 0 < rs <= 10):
+        raise IdartsError(f"{source}: res_scale={rs!r:.40} must be a number in (0, 10]; the spec is damaged or not written by idarts")
     s = model_spec(arch, **spec) if arch != 'darts' else None
     if arch == 'darts':
         if 'genotype' not in spec: raise IdartsError(f"{source}: a 'darts' spec needs a genotype")
