@@ -87,15 +87,19 @@ def _study_stages(profile: str, seeds: int, base: list[Stage]) -> list[Stage]:
     P, runs, tabs, figs = dict(profile=profile), f'runs/{profile}', f'tables/{profile}', f'figures/{profile}'
     n0 = sum(s.name.startswith('search_original_s') for s in base)
     n, stu = max(n0, MAIN_SEEDS.get(profile, 8)), f'{tabs}/study'
-    st = [_search(P, f'study_{sp}-{o}_s0', sp, 0, f'{runs}/study/{sp}-{o}-s0', order=o, group='study')
-          for o in ('second', 'second-exact') for sp in METHODS]
-    st += [_search(P, f'search_{sp}_s{k}', sp, k, f'{runs}/search/{sp}-s{k}', group='study', snapshot_every=1) for sp in METHODS for k in range(n0, n)]
-    st += [_search(P, f'study_{v}_s{k}', v, k, f'{runs}/study/{v}-s{k}', group='study') for v in ABLATION for k in range(seeds)]
+    st = [_hessian(P, f'hessian_{sp}_s{k}', f'{runs}/search/{sp}-s{k}', f'{runs}/hessian/{sp}-s{k}.jsonl', 'study', (f'search_{sp}_s{k}',))
+          for sp in METHODS for k in range(n0)]
+    r = min(n, RETRAINS.get(profile, 3))
     for sp in reversed(METHODS):
-        for k in range(n0, n): st += _train_eval(P, runs, f'{stu}/results', sp, k, 'study')
-        for k in range(min(n, RETRAINS.get(profile, 3))): st += _train_eval(P, runs, f'{stu}/results', sp, k, 'study', retrain=True)
-    st += [_hessian(P, f'hessian_{sp}_s{k}', f'{runs}/search/{sp}-s{k}', f'{runs}/hessian/{sp}-s{k}.jsonl', 'study', (f'search_{sp}_s{k}',))
-           for sp in METHODS for k in range(n)]
+        for k in range(min(n0, r)): st += _train_eval(P, runs, f'{stu}/results', sp, k, 'study', retrain=True)
+    for k in range(n0, n):
+        for sp in reversed(METHODS):
+            st.append(_search(P, f'search_{sp}_s{k}', sp, k, f'{runs}/search/{sp}-s{k}', group='study', snapshot_every=1))
+            st += _train_eval(P, runs, f'{stu}/results', sp, k, 'study') + (_train_eval(P, runs, f'{stu}/results', sp, k, 'study', retrain=True) if k < r else [])
+            st.append(_hessian(P, f'hessian_{sp}_s{k}', f'{runs}/search/{sp}-s{k}', f'{runs}/hessian/{sp}-s{k}.jsonl', 'study', (f'search_{sp}_s{k}',)))
+    st += [_search(P, f'study_{sp}-{o}_s0', sp, 0, f'{runs}/study/{sp}-{o}-s0', order=o, group='study')
+           for o in ('second', 'second-exact') for sp in METHODS]
+    st += [_search(P, f'study_{v}_s{k}', v, k, f'{runs}/study/{v}-s{k}', group='study') for v in ABLATION for k in range(seeds)]
     evals = tuple(s.name for s in base + st if s.name.startswith('eval_'))
     st.append(Stage('table2_study', 'table2.ipynb', dict(P, results=[f'{tabs}/results', f'{stu}/results'], out=stu), deps=evals, group='study',
                     outputs=tuple(f'{stu}/{f}' for f in ('table2.md', 'differences.md', 'differences.csv', 'notes.md'))))
