@@ -181,10 +181,15 @@ def stage_progress(root, st) -> str:
     return f'running: epoch {k}/{n}, about {per * (n - k) / 60:.1f} min left'
 
 # %% ../nbs/12_reproduce.ipynb #af436369
-from .rundir import LOCK_NAME, RunLock, move_aside
+from .rundir import LOCK_NAME, RunLock, aside_name, move_aside
 
 def _redo_aside(name: str, out: Path) -> Path | None:
-    "Move the earlier run in `out` aside under its lock (`rundir.move_aside`); None when there is none; refused while another process holds it."
+    """Move the earlier run in `out` aside under its lock (`rundir.move_aside`), or an output file to `<file>.old-<time>`
+    (a stage whose output is one file, such as a Hessian record); None when there is none; refused while another process holds it."""
+    if out.is_file():
+        dest = aside_name(out)
+        out.rename(dest)
+        return dest
     if not out.is_dir() or not any(f.name != LOCK_NAME for f in out.iterdir()): return None
     try:
         with RunLock(out): return move_aside(out)
