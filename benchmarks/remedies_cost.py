@@ -4,7 +4,8 @@ One step = what `idarts.search._search_epoch` does: `Architect.step` (first orde
 (momentum, weight decay, grad clip 5) on a train batch, with the remedy's hooks for the epoch (`remedy_schedule`,
 `set_mixed_ops`, `beta_reg`, `perturbed_forward`). The `cpu` profile's supernet on the original space by default
 (C16, K3 cells, batch 8, HR patches 64 = LR 16, x4), random data (loading is not timed), one thread. The variants
-are timed in interleaved rounds; the best round of each is reported (the machine is shared).
+are timed in interleaved rounds (the order reversed every other round); the best round of each is reported (the
+machine is shared: darts-plus, whose step is the plain one, shows the noise of the ratios).
 
 - darts-minus, beta-darts, pdarts (dropout; the cap costs nothing in the step), sdarts-rs: per-step hooks, timed
   in the middle of a 10-epoch search (epoch 5);
@@ -15,6 +16,11 @@ are timed in interleaved rounds; the best round of each is reported (the machine
 
     python benchmarks/remedies_cost.py [--steps 3] [--warmup 1] [--rounds 2] [--threads 1] [--space original]
                                        [--C 16] [--cells 3] [--batch 8] [--patch-lr 16] [--steps-per-epoch 36]
+
+Measured on the shared 2-core AMD EPYC, one thread (`--rounds 4 --steps 2`): plain 1.97 s/step; darts-minus 1.02x,
+beta-darts 1.00x, pdarts 1.07x, darts-plus 0.99x (the plain step: the noise), sdarts-rs 1.05x, darts-es 1.04x per step
+plus 45 s of exact Hessian per epoch (23 products on 4 patches): 1.68x per epoch of 36 steps. An earlier run with
+the plain step always first (`--rounds 2`) gave 0.82-0.94x for every remedy: order effects of ~20 %.
 """
 import argparse, copy, time
 import torch
@@ -57,8 +63,8 @@ def main():
         w_optim = torch.optim.SGD(model.weights(), lr=cfg.w_lr, momentum=cfg.w_momentum, weight_decay=cfg.w_weight_decay)
         runs[name] = (cfg, model, make_architect(model, cfg), w_optim, remedy_schedule(cfg, a.epoch))
     best = {n: float('inf') for n in variants}
-    for _ in range(a.rounds):
-        for n, (cfg, model, arch, wo, rem) in runs.items():
+    for i in range(a.rounds):   # the order alternates between rounds: no variant always runs first
+        for n, (cfg, model, arch, wo, rem) in (list(runs.items()) if i % 2 == 0 else list(runs.items())[::-1]):
             for _ in range(a.warmup): step(model, arch, wo, cfg, rem, batch)
             t0 = time.perf_counter()
             for _ in range(a.steps): step(model, arch, wo, cfg, rem, batch)
