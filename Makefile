@@ -4,6 +4,7 @@
 #   make reproduce PROFILE=paper DRY_RUN=1   every stage at full size for a few steps: tables/paper/dryrun.md
 #   make study [PROFILE=cpu]       the main comparison over 8 seeds per space, the ablation, the exact Hessian indicator, second order
 #   make study-long [PROFILE=cpu]  the paper's 50 search epochs for original, improved and original-crc (2 seeds each)
+#   make remedies [PROFILE=cpu]    six remedies for skip collapse from the NAS literature on the original space (3 seeds each)
 #   make lab                       JupyterLab on nbs/ (the notebooks, run top to bottom)
 #   make install TORCH_INDEX=cpu   which torch build: cpu, cu126, cu128, ... (PyTorch's wheel index); default: pip's index
 SHELL := /bin/bash
@@ -29,7 +30,7 @@ export MPLBACKEND ?= Agg
 # papermill kernels and console scripts come from the venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test reproduce study study-long install export lab
+.PHONY: test reproduce study study-long remedies install export lab
 
 $(STAMP): settings.ini setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -61,6 +62,9 @@ study: $(STAMP)
 
 study-long: $(STAMP)
 	$(BIN)/python -m idarts.reproduce --group long $(REPRO_ARGS)
+
+remedies: $(STAMP)
+	$(BIN)/python -m idarts.reproduce --group remedies $(REPRO_ARGS)
 
 export: $(STAMP)
 	$(BIN)/nbdev_export

@@ -139,9 +139,13 @@ class Architect:
         if self.order == 'first': return self.first_order_grad(val_lr, val_hr)
         return self.unrolled_grad(trn_lr, trn_hr, val_lr, val_hr, eta, w_optim)
 
-    def step(self, trn_lr, trn_hr, val_lr, val_hr, eta: float, w_optim) -> torch.Tensor:
-        "One Adam step on the alphas with the hypergradient; returns the (detached) val loss."
+    def step(self, trn_lr, trn_hr, val_lr, val_hr, eta: float, w_optim, reg=None) -> torch.Tensor:
+        """One Adam step on the alphas with the hypergradient; returns the (detached) val loss.
+        `reg`: an extra alpha loss `reg(alphas) -> scalar` whose gradient is added to the hypergradient (beta-DARTS, 06b_remedies)."""
         loss, grads = self.hypergradient(trn_lr, trn_hr, val_lr, val_hr, eta, w_optim)
+        if reg is not None:
+            alphas = list(self.model.alphas())
+            grads = [g + r for g, r in zip(grads, _grads(reg(alphas), alphas))]
         for a, g in zip(self.model.alphas(), grads): a.grad = g
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)

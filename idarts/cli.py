@@ -209,7 +209,7 @@ SPACE_NAMES = ('original', 'improved', 'improved-pool', 'improved-noid', 'improv
                'improved-nobn', 'original-nopool', 'original-id', 'original-crc', 'original-mean')
 BENCHMARKS = ('Set5', 'Set14', 'B100', 'Urban100', 'Manga109')
 EXPORT_FORMATS = ('pt2', 'onnx', 'safetensors')
-GROUPS = ('paper', 'study', 'long', 'all')   # idarts.reproduce.GROUPS
+GROUPS = ('paper', 'study', 'long', 'remedies', 'all')   # idarts.reproduce.GROUPS
 
 # %% ../nbs/11_cli.ipynb #42c5de80
 class _Parser(argparse.ArgumentParser):
@@ -379,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--force', action='store_true', help='rerun stages that are up to date')
     r.add_argument('--stages', help='comma-separated subset of stages (default: all)')
     r.add_argument('--jobs', type=_count(1), help='stages run side by side (default: 2, or 1 on a single core)')
-    r.add_argument('--group', default='paper', choices=GROUPS, help="'paper' (make reproduce), 'study' (make study), 'long' (make study-long) or 'all'")
+    r.add_argument('--group', default='paper', choices=GROUPS, help="'paper' (make reproduce), 'study' (make study), 'long' (make study-long), 'remedies' (make remedies) or 'all'")
     r.add_argument('--seeds', type=_count(1), help='search and training seeds per space (default: smoke 2, cpu 3, paper 1)')
     r.add_argument('--root', default='.', help='the folder that receives runs/, figures/ and tables/')
 

@@ -11,8 +11,8 @@ from .core import IdartsError, atomic_write_bytes, to_markdown, config_hash, env
 
 # %% auto #0
 __all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'MAIN_SEEDS', 'RETRAINS', 'RETRAIN_SEED', 'LONG', 'LONG_VARIANTS', 'METHODS',
-           'ABLATION', 'GROUPS', 'OUTPUT_DIRS', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash', 'stage_progress',
-           'code_commit', 'reproduce', 'start_or_resume', 'write_report']
+           'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'OUTPUT_DIRS', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash',
+           'stage_progress', 'code_commit', 'reproduce', 'start_or_resume', 'write_report']
 
 # %% ../nbs/12_reproduce.ipynb #bb263851
 PAPER_NBS = Path(__file__).resolve().parent.parent/'nbs'/'paper' if '__file__' in globals() else Path('paper').resolve()
@@ -25,7 +25,7 @@ class Stage:
     params: dict
     deps: tuple = ()
     outputs: tuple = ()  # paths (relative to the output root) that must exist afterwards
-    group: str = 'paper'  # 'paper' (make reproduce), 'study' (make study) or 'long' (make study-long)
+    group: str = 'paper'  # 'paper' (make reproduce), 'study' (make study), 'long' (make study-long) or 'remedies' (make remedies)
 
 SEEDS = dict(smoke=2, cpu=3, paper=1)        # search (and training) seeds per space in `make reproduce`
 STUDY_SEEDS = dict(smoke=1, cpu=2, paper=2)  # seeds per ablation variant in `make study`
@@ -37,7 +37,7 @@ LONG_VARIANTS = ('original', 'improved', 'original-crc')
 METHODS = {'original': 'Original DARTS', 'improved': 'Ours'}
 ABLATION = ('improved-pool', 'improved-noid', 'improved-rcb', 'improved-concat', 'improved-nobn',
             'original-nopool', 'original-id', 'original-crc', 'original-mean')
-GROUPS = ('paper', 'study', 'long', 'all')
+GROUPS = ('paper', 'study', 'long', 'remedies', 'all')
 
 # %% ../nbs/12_reproduce.ipynb #7ed68b55
 def _search(P, name, space, seed, out, order='first', group='paper', **kw) -> Stage:
@@ -126,11 +126,43 @@ def _long_stages(profile: str) -> list[Stage]:
                     outputs=(f'{figs}/long_skips.png', f'{tabs}/long.md')))
     return st
 
+# %% ../nbs/12_reproduce.ipynb #f10a2e5b
+REMEDIES = {'darts-minus': dict(darts_minus=True), 'beta-darts': dict(beta_lambda=50.),
+            'pdarts': dict(pdarts_skip_dropout=0.7, skip_cap=2), 'darts-plus': dict(stop_skips=2),
+            'darts-es': dict(darts_es=True), 'sdarts-rs': dict(sdarts_eps=0.3)}   # name -> SearchConfig overrides
+REMEDY_SEEDS = dict(smoke=1, cpu=3, paper=3)
+
+def _remedy_stages(profile: str, base: list[Stage], seeds: int | None = None) -> list[Stage]:
+    "Per remedy and seed: a search on the original space (`search_remedy.ipynb`), its training, evaluation and Hessians; then the table."
+    P, runs, tabs, figs = dict(profile=profile), f'runs/{profile}', f'tables/{profile}', f'figures/{profile}'
+    n, rem, res = seeds or REMEDY_SEEDS.get(profile, 3), f'{runs}/remedies', f'{tabs}/remedies/results'
+    st = []
+    for r, over in REMEDIES.items():
+        for k in range(n):
+            out = f'{rem}/{r}-s{k}'
+            st.append(Stage(f'remedy_{r}_s{k}', 'search_remedy.ipynb', dict(P, space='original', seed=k, overrides=over, snapshot_every=1, out=out),
+                            outputs=(f'{out}/genotype.json', f'{out}/log.jsonl'), group='remedies'))
+    for r in REMEDIES:
+        for k in range(n):
+            tr, csv = f'{runs}/train/remedy-{r}-s{k}', f'{res}/{r}-s{k}.csv'
+            st.append(Stage(f'train_remedy_{r}_s{k}', 'train.ipynb', dict(P, genotype=f'{rem}/{r}-s{k}/genotype.json', label=r, seed=k, out=tr),
+                            deps=(f'remedy_{r}_s{k}',), outputs=(f'{tr}/model.pt',), group='remedies'))
+            st.append(Stage(f'eval_remedy_{r}_s{k}', 'evaluate.ipynb', dict(P, models=[tr], labels=[r], seeds=[k], bicubic=False, out=csv),
+                            deps=(f'train_remedy_{r}_s{k}',), outputs=(csv,), group='remedies'))
+    st += [_hessian(P, f'hessian_remedy_{r}_s{k}', f'{rem}/{r}-s{k}', f'{runs}/hessian/remedy-{r}-s{k}.jsonl', 'remedies', (f'remedy_{r}_s{k}',))
+           for r in REMEDIES for k in range(n)]
+    refs = tuple(s.name for s in base if re.fullmatch(rf'(search|train|eval)_(original|improved)_s(\d+)', s.name) and int(s.name.rsplit('_s', 1)[1]) < n)
+    st.append(Stage('remedies', 'remedies.ipynb', dict(P, remedies=REMEDIES, seeds=n, runs=rem, base=f'{runs}/search',
+                    results=[f'{tabs}/results', res], tables=tabs, figures=figs),
+                    deps=refs + tuple(s.name for s in st if not s.name.startswith('hessian_')), group='remedies',
+                    outputs=(f'{tabs}/remedies.md', f'{tabs}/remedies.csv', f'{tabs}/remedies_findings.md', f'{figs}/remedies_skips.png')))
+    return st
+
 # %% ../nbs/12_reproduce.ipynb #b675a939
 def plan(profile: str, group: str = 'paper', seeds: int | None = None, study_seeds: int | None = None) -> list[Stage]:
     """The stages of a profile, in dependency order: `group` 'paper' (the paper's figures and tables, `seeds`
     searches and trainings per space), 'study' (the paper group's runs, the main comparison over more seeds, the
-    ablation and the indicators), 'long' (the 50-epoch searches) or 'all'."""
+    ablation and the indicators), 'long' (the 50-epoch searches), 'remedies' (the remedies for skip collapse on the original space) or 'all'."""
     if group not in GROUPS: raise IdartsError(f"unknown stage group {group!r}; choose one of {', '.join(GROUPS)}")
     seeds, study_seeds = seeds or SEEDS.get(profile, 1), study_seeds or STUDY_SEEDS.get(profile, 2)
     paper = _paper_stages(profile, seeds)
@@ -139,7 +171,8 @@ def plan(profile: str, group: str = 'paper', seeds: int | None = None, study_see
     if group == 'paper': return paper
     if group == 'study': return runs + study
     if group == 'long': return _long_stages(profile)
-    return paper + study + _long_stages(profile)
+    if group == 'remedies': return runs + _remedy_stages(profile, paper)
+    return paper + study + _long_stages(profile) + _remedy_stages(profile, paper)
 
 # %% ../nbs/12_reproduce.ipynb #24a80f54
 def _nb_source_hash(path) -> str:
@@ -288,7 +321,7 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
     if error is not None: raise error
     records = [new.get(s.name) or old[s.name] for s in allst if new.get(s.name) or old[s.name]]
     if not stages: write_report(profile, root, records, wall=time.time() - t_start, jobs=jobs, n_run=len(new), group=group)
-    if profile == 'cpu' and group != 'study' and not stages:
+    if profile == 'cpu' and group not in ('study', 'remedies') and not stages:
         from idarts.api import ship
         ship(root, profile)  # the zoo's named cells and models (15_api)
     return records
@@ -298,11 +331,14 @@ def start_or_resume(out, cfg) -> bool:
     """True when `out` holds a checkpoint of the same config (resume); otherwise an earlier run there is moved aside to
     `<out>.old` (or `<out>.old-<time>` when that exists: nothing is ever deleted; refused while another process holds
     the run) and a new run can start."""
-    from idarts.core import config_dict
+    from idarts.core import config_dict, config_from_dict
     from idarts.rundir import RunLock, aside_name, run_files
     out = Path(out)
     if (out/'checkpoint.pt').exists() and (out/'config.json').exists():
-        if load_json(out/'config.json').get('config') == config_dict(cfg): return True
+        saved = load_json(out/'config.json').get('config')
+        try: saved = config_dict(config_from_dict(type(cfg), saved))   # fields added since the run was saved: their defaults
+        except (IdartsError, TypeError): pass
+        if saved == config_dict(cfg): return True
     if out.is_dir() and run_files(out):
         old = out.with_name(out.name + '.old')
         if old.exists(): old = aside_name(out)
@@ -365,6 +401,9 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
         if (root/f'tables/{profile}/long.md').exists():
             L += ['## The paper\'s search length (`make study-long`)', '', _read(root/f'tables/{profile}/long.md'), '',
                   '![Skip count per epoch, long and short searches]' + f'({fig_prefix}long_skips.png)', '']
+        if (root/f'tables/{profile}/remedies.md').exists():
+            L += ['## Remedies for skip collapse on the original space (`make remedies`)', '', _read(root/f'tables/{profile}/remedies_findings.md'), '',
+                  _read(root/f'tables/{profile}/remedies.md'), '', '![Skip count per epoch, every remedy]' + f'({fig_prefix}remedies_skips.png)', '']
         return '\n'.join(L) + '\n'
     out = root/'runs'/profile/'REPORT.md'
     atomic_write_bytes(out, body(os.path.relpath(root/'figures'/profile, out.parent) + '/').encode())

@@ -13,7 +13,7 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from .core import (IdartsError, JsonlLogger, config_dict, upgrade_config, get_device, load_checkpoint, load_json, 
+from .core import (IdartsError, JsonlLogger, config_dict, upgrade_config, get_device, load_checkpoint, load_json, save_json,
                          prepare_run_dir, read_log, rng_state, save_checkpoint, set_rng_state, set_seed)
 from .rundir import (SEED, Bool, Choice, Float, Int, RunDir, Str, Tuple, check_finite, config_diff, validate_config)
 from .data import PatchDataset, list_images, split_images
@@ -24,6 +24,9 @@ from .genotype import Genotype, skip_count, skip_count_dominant
 from .search_net import SearchNetwork
 from .ops import SPACES
 from .architect import Architect, dominant_eigenvalue
+from .hessian import hessian_extremes
+from .remedies import (beta_reg, cap_skips, early_stopping, final_genotype, perturbed_forward, remedy_schedule, remedy_stop,
+                             set_mixed_ops)
 
 # %% auto #0
 __all__ = ['ALPHA_PRESETS', 'SEARCH_RULES', 'SearchConfig', 'alpha_betas', 'check_search_config', 'search_stream',
@@ -72,6 +75,14 @@ class SearchConfig:
     device: str = 'auto'
     num_workers: int = 0
     deterministic: bool = False
+    # remedies for skip collapse (06b_remedies), all off by default
+    darts_minus: bool = False                # DARTS-: auxiliary skip beta * x on every mixed op, beta 1 -> 0 linearly
+    beta_lambda: float = 0.                  # beta-DARTS: lambda max of the logsumexp alpha regulariser (official: 50)
+    pdarts_skip_dropout: float = 0.          # P-DARTS: initial dropout rate on the skip op, decaying as exp(-0.2 (epoch - 1))
+    skip_cap: int | None = None              # P-DARTS: at most this many skips in the derived cell (M = 2)
+    stop_skips: int | None = None            # DARTS+: stop when the derived cell holds this many skips (2)
+    darts_es: bool = False                   # DARTS-ES: exact lambda_max per epoch, stop on its growth, return the earlier cell
+    sdarts_eps: float = 0.                   # SDARTS-RS: final noise radius on softmax(alpha) in the weight step (0.03 -> this; official 0.3)
 
 ALPHA_PRESETS = {'paper': None, 'darts': (0.5, 0.999)}
 
@@ -96,7 +107,8 @@ SEARCH_RULES = dict(
     grad_clip=Float(0, lo_open=True), a_lr=Float(0, lo_open=True), a_betas=Tuple(Float(0, 1, hi_open=True), n=2),
     a_weight_decay=Float(0), alpha_preset=Choice('paper', 'darts'), eval_patches=Int(1), hessian_iters=Int(0),
     hessian_patches=Int(0), snapshot_every=Int(0), checkpointing=Choice('none', 'cell', 'mixedop'), device=Str(), num_workers=Int(0),
-    deterministic=Bool())
+    deterministic=Bool(), darts_minus=Bool(), beta_lambda=Float(0), pdarts_skip_dropout=Float(0, 1, hi_open=True),
+    skip_cap=Int(0, 8, optional=True), stop_skips=Int(1, 8, optional=True), darts_es=Bool(), sdarts_eps=Float(0, 1))
 
 def check_search_config(cfg: SearchConfig) -> SearchConfig:
     "Raise a one-line `IdartsError` unless every field of `cfg` has its declared type and range (before any work starts)."
@@ -105,6 +117,8 @@ def check_search_config(cfg: SearchConfig) -> SearchConfig:
     if cfg.w_lr_min > cfg.w_lr: raise IdartsError(f"SearchConfig w_lr_min={cfg.w_lr_min}: above w_lr={cfg.w_lr}; set w_lr_min <= w_lr")
     if cfg.patch_hr % cfg.scale or cfg.patch_hr // cfg.scale < 3:
         raise IdartsError(f"SearchConfig patch_hr={cfg.patch_hr}: must be a multiple of scale={cfg.scale} with an LR side of at least 3; e.g. patch_hr={24 * cfg.scale}")
+    if cfg.darts_es and cfg.hessian_patches < 1:
+        raise IdartsError("SearchConfig darts_es=True: the exact Hessian needs hessian_patches >= 1; set hessian_patches=4 (or more)")
     return cfg
 
 # %% ../nbs/08_search.ipynb #86da7c19
@@ -131,13 +145,22 @@ def _hessian_eig(model, eval_batches, n: int, iters: int) -> float | None:
     finally: model.train(was)
 
 # %% ../nbs/08_search.ipynb #ffb66fdf
+def _es_hessian(model, eval_batches, cfg) -> dict:
+    "DARTS-ES' exact alpha-Hessian extremes on the first `hessian_patches` eval patches (`08a_indicators.hessian_batch`), as log fields."
+    lr, hr = (torch.cat([b[j] for b in eval_batches])[:cfg.hessian_patches] for j in (0, 1))
+    r = hessian_extremes(model, lr, hr, weight_decay=cfg.a_weight_decay)
+    return dict(lmax=r['lmax'], lmin=r['lmin'], lmax_rdarts=r['lmax_rdarts'], hvps=r['hvps'], hessian_seconds=r['seconds'])
+
 def _epoch_record(model, epoch, eval_batches, cfg) -> dict:
     a = model.alpha_normal.detach().cpu()
     g = model.genotype()
+    capped = {} if cfg.skip_cap is None else dict(skip_count_uncapped=skip_count(g))
+    if capped: g = cap_skips(F.softmax(a, -1), model.primitives, model.space_name, cfg.skip_cap)
     vl, vp = score(model, eval_batches, cfg.scale, metrics=('l1', 'psnr'))
     return dict(epoch=epoch, genotype=g.to_dict(), alphas=F.softmax(a, -1).tolist(), skip_count=skip_count(g),
                 skip_count_dominant=skip_count_dominant(a, model.primitives, among='edges'), val_loss=vl, val_psnr=vp,
-                hessian_eig=_hessian_eig(model, eval_batches, cfg.hessian_patches, cfg.hessian_iters))
+                hessian_eig=_hessian_eig(model, eval_batches, cfg.hessian_patches, cfg.hessian_iters), **capped,
+                **(_es_hessian(model, eval_batches, cfg) if cfg.darts_es else {}))
 
 # %% ../nbs/08_search.ipynb #f3f5c55d
 _IGNORED_ON_RESUME = ('device', 'num_workers')
@@ -240,15 +263,18 @@ def _search_epoch(st, epoch: int, progress: bool = True) -> dict:
     t0, w_lr = time.time(), w_optim.param_groups[0]['lr']
     tl = tp = al = 0.
     n = 0
+    rem = remedy_schedule(cfg, epoch)   # {} unless a remedy is on (06b_remedies)
+    if rem: set_mixed_ops(model, rem.get('aux_beta', 0.), rem.get('skip_drop', 0.))
+    reg = (lambda alphas, lam=rem['beta_lambda']: lam * beta_reg(alphas)) if 'beta_lambda' in rem else None
     bar = tqdm(range(st.steps), desc=f"search {cfg.space} s{cfg.seed} epoch {epoch}/{cfg.epochs}", disable=not progress,
                leave=False, dynamic_ncols=True)
     for step in bar:
         trn_lr, trn_hr = _to(next(st.trn), dev)
         val_lr, val_hr = _to(next(st.val), dev)
-        a_loss = st.arch.step(trn_lr, trn_hr, val_lr, val_hr, w_lr, w_optim).item()
+        a_loss = st.arch.step(trn_lr, trn_hr, val_lr, val_hr, w_lr, w_optim, reg=reg).item()
         check_finite(a_loss, 'the val loss', st.out, epoch, step + 1, epoch - 1, _NAN_FIX)
         w_optim.zero_grad(set_to_none=True)
-        sr = model(trn_lr)
+        sr = model(trn_lr) if 'sdarts_eps' not in rem else perturbed_forward(model, trn_lr, rem['sdarts_eps'])
         loss = F.l1_loss(sr, trn_hr)          # the supernet's loss (SearchNetwork.loss), keeping sr for the PSNR
         check_finite(loss.item(), 'the train loss', st.out, epoch, step + 1, epoch - 1, _NAN_FIX)
         loss.backward()
@@ -263,7 +289,7 @@ def _search_epoch(st, epoch: int, progress: bool = True) -> dict:
     st.sched.step()
     rec = _epoch_record(model, epoch, st.eval_batches, cfg)
     st.log.log(**rec, train_loss=tl / n, train_psnr=tp / n, arch_loss=al / n, w_lr=w_lr, a_lr=cfg.a_lr,
-               seconds=time.time() - t0)
+               seconds=time.time() - t0, **rem)
     if progress:
         print(f"epoch {epoch}/{cfg.epochs}: skips {rec['skip_count']}/8, train {tp / n:.2f} dB, val {rec['val_psnr']:.2f} dB, "
               f"{time.time() - t0:.1f} s", flush=True)
@@ -283,11 +309,15 @@ def search(cfg: SearchConfig, out, resume: bool = False, progress: bool = True, 
             raise IdartsError(f"{out/'checkpoint.pt'}: not a complete search checkpoint ({what}); resume from "
                               f"checkpoint.pt.prev (rename it) if present, or start a new run with another --out") from None
         st.model.train()
+        stop = remedy_stop(read_log(out), cfg) if early_stopping(cfg) else None   # DARTS+ / DARTS-ES (06b_remedies)
         for epoch in range(st.start + 1, cfg.epochs + 1):
+            if stop: break
             _search_epoch(st, epoch, progress)
             _search_save(st, epoch)
-        g = st.model.genotype()
+            if early_stopping(cfg): stop = remedy_stop(read_log(out), cfg)
+        g = final_genotype(read_log(out), stop) if stop or cfg.skip_cap is not None else st.model.genotype()
         g.to_json(out/'genotype.json')
+        if stop: save_json(stop, out/'early_stop.json')
     return g
 
 # %% ../nbs/08_search.ipynb #e4eed015

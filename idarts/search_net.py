@@ -37,16 +37,24 @@ class MixedOp(nn.Module):
             self.branches.append(op)
             cols.append(i)
         self.cols, self.ids = cols, ids
+        self.skip = sp.primitives.index('skip_connect')  # the column of the parameter-free identity op
         mask = torch.zeros(len(sp.primitives))
         if ids: mask[ids] = 1.
         self.register_buffer('id_mask', mask, persistent=False)  # which weights multiply x itself
 
+    aux_beta: float = 0.    # DARTS-: an extra beta * x without an architecture weight (06b_remedies)
+    skip_drop: float = 0.   # P-DARTS: dropout rate on the skip_connect op's x while training (06b_remedies)
+
     def forward(self, x, w):
         "`x`: the edge's input; `w`: its row of softmax weights."
-        out = x * (w * self.id_mask).sum() if self.ids else None
+        if self.skip_drop and self.training:
+            rest = (w * self.id_mask).sum() - w[self.skip]
+            out = F.dropout(x, self.skip_drop) * w[self.skip] + x * rest
+        else: out = x * (w * self.id_mask).sum() if self.ids else None
         for c, op in zip(self.cols, self.branches):
             y = op(x) * w[c]
             out = y if out is None else out + y
+        if self.aux_beta: out = out + self.aux_beta * x
         return out
 
 # %% ../nbs/05_search_net.ipynb #673c9a36
@@ -88,9 +96,12 @@ class SearchNetwork(CellNetwork):
                         channels_last=channels_last)
         self.alpha_normal = nn.Parameter(1e-3 * torch.randn(N_EDGES, len(self.primitives)))
 
+    mix_weights = None  # SDARTS-RS: fixed op weights [14, n_ops] used instead of softmax(alpha) while set (06b_remedies)
+
     def forward(self, x):
         "`x`: LR images in [0, 1], [N, 3, h, w] -> SR images [N, 3, s*h, s*w]."
-        return super().forward(x, F.softmax(self.alpha_normal, dim=-1))
+        w = F.softmax(self.alpha_normal, dim=-1) if self.mix_weights is None else self.mix_weights
+        return super().forward(x, w)
 
     def loss(self, lr, hr):
         "L1 loss of the SR output against `hr` (both in [0, 1])."
