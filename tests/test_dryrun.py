@@ -17,7 +17,7 @@ def test_make_dry_run_branch():
 
 def test_dry_run_smoke(tmp_path):
     "Two stages in their own processes: records, projections and the table are written; a tiny budget scales the batch and checkpoints."
-    r = subprocess.run([sys.executable, '-m', 'idarts.dryrun', '--profile', 'smoke', '--steps', '1', '--out', str(tmp_path),
+    r = subprocess.run([sys.executable, '-m', 'idarts', 'dryrun', '--profile', 'smoke', '--steps', '1', '--out', str(tmp_path),
                         '--stages', 'train_improved,eval_original', '--budget-gb', '1e-6'], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     d = json.loads((tmp_path/'dryrun.json').read_text())
@@ -36,5 +36,5 @@ def test_dry_run_smoke(tmp_path):
 
 
 def test_dry_run_bad_stage():
-    r = subprocess.run([sys.executable, '-m', 'idarts.dryrun', '--profile', 'smoke', '--stages', 'nope'], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, '-m', 'idarts', 'dryrun', '--profile', 'smoke', '--stages', 'nope'], capture_output=True, text=True)
     assert r.returncode != 0 and 'unknown dry-run stages' in r.stderr and 'Traceback' not in r.stderr

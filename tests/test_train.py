@@ -44,7 +44,7 @@ def _config(tmp_path, genotype=IMPROVED, **over):
 
 def _train_cmd(cfg_path, out, *extra, nproc=1):
     pre = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}'] if nproc > 1 else [sys.executable]
-    return pre + ['-m', 'idarts.train', '--config', str(cfg_path), '--out', str(out), '-q', *extra]
+    return pre + ['-m', 'idarts', 'train-worker', '--config', str(cfg_path), '--out', str(out), '-q', *extra]
 
 
 def _finish(p, timeout=240):
