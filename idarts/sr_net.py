@@ -4,6 +4,7 @@
 
 # %% ../nbs/07_sr_net.ipynb #3c4be2c3
 from __future__ import annotations
+import json
 from itertools import chain
 from pathlib import Path
 

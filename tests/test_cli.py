@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-DATA = os.environ.get('IDARTS_DATA', str(Path(__file__).resolve().parents[2]/'shared'/'data'))
-
 
 def idarts(*args, env=None, ok=True):
-    e = {**os.environ, 'IDARTS_DATA': DATA, 'OMP_NUM_THREADS': '1', **(env or {})}
+    e = {**os.environ, 'OMP_NUM_THREADS': '1', **(env or {})}
     r = subprocess.run([sys.executable, '-m', 'idarts.cli', *args], capture_output=True, text=True, env=e, timeout=600)
     if ok: assert r.returncode == 0, r.stdout + r.stderr
     return r
@@ -76,7 +74,7 @@ def test_upscale_bad_inputs(tmp_path):
 
 def test_module_entry_points_parse_in_the_cli(tmp_path):
     "`python -m idarts reproduce` and `python -m idarts train-worker` (what make and torchrun run): one parser, one-line errors."
-    e = {**os.environ, 'IDARTS_DATA': DATA, 'OMP_NUM_THREADS': '1'}
+    e = {**os.environ, 'OMP_NUM_THREADS': '1'}
     run = lambda cmd, *a: subprocess.run([sys.executable, '-m', 'idarts', cmd, *a], capture_output=True, text=True, env=e, timeout=300)
     one_line_error(run('reproduce', '--seeds', '0'), '--seeds', 'idarts reproduce --help')
     one_line_error(run('reproduce', '--group', 'nope'), 'nope')
