@@ -11,8 +11,8 @@ def test_make_dry_run_branch():
     "`make reproduce DRY_RUN=1` calls the dry run, and without it the reproduction as before."
     dry = subprocess.run(['make', '-n', 'reproduce', 'PROFILE=smoke', 'DRY_RUN=1'], cwd=ROOT, capture_output=True, text=True)
     plain = subprocess.run(['make', '-n', 'reproduce', 'PROFILE=smoke'], cwd=ROOT, capture_output=True, text=True)
-    assert 'idarts.dryrun --profile smoke --out tables/smoke' in dry.stdout, dry.stdout + dry.stderr
-    assert 'idarts.reproduce --group paper --profile smoke' in plain.stdout and 'dryrun' not in plain.stdout
+    assert '-m idarts dryrun --profile smoke --out tables/smoke' in dry.stdout, dry.stdout + dry.stderr
+    assert '-m idarts reproduce --group paper --profile smoke' in plain.stdout and 'dryrun' not in plain.stdout
 
 
 def test_dry_run_smoke(tmp_path):
