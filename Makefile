@@ -55,13 +55,13 @@ test: $(STAMP)
 REPRO_ARGS = --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force,) $(if $(JOBS),--jobs $(JOBS),) $(if $(SEEDS),--seeds $(SEEDS),)
 
 reproduce: $(STAMP)
-	$(if $(filter 1,$(DRY_RUN)),$(BIN)/python -m idarts.dryrun --profile $(PROFILE) --out tables/$(PROFILE),$(BIN)/python -m idarts.reproduce --group paper $(REPRO_ARGS))
+	$(if $(filter 1,$(DRY_RUN)),$(BIN)/python -m idarts dryrun --profile $(PROFILE) --out tables/$(PROFILE),$(BIN)/python -m idarts reproduce --group paper $(REPRO_ARGS))
 
 study: $(STAMP)
-	$(BIN)/python -m idarts.reproduce --group study $(REPRO_ARGS)
+	$(BIN)/python -m idarts reproduce --group study $(REPRO_ARGS)
 
 study-long: $(STAMP)
-	$(BIN)/python -m idarts.reproduce --group long $(REPRO_ARGS)
+	$(BIN)/python -m idarts reproduce --group long $(REPRO_ARGS)
 
 remedies: $(STAMP)
 	$(BIN)/python -m idarts.reproduce --group remedies $(REPRO_ARGS)

@@ -1,7 +1,7 @@
 """The hostile-user table of issue 10: each misuse case run through `idarts` and classified.
 
     python benchmarks/hostile_table.py                       # this checkout
-    python benchmarks/hostile_table.py --code /tmp/old       # another copy of the idarts package (e.g. `git archive <rev> idarts`)
+    python benchmarks/hostile_table.py --code ../old-idarts       # another copy of the idarts package (e.g. `git archive <rev> idarts`)
 
 Every case runs in a fresh temporary folder. The outcome is `one line` (exit 2, a single `idarts: error:` line, no
 traceback), `traceback`, `silent` (exit 0 although the input is nonsense), or `loss` (exit 0 and a user's file is gone
@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-DATA = os.environ.get('IDARTS_DATA', str(Path(__file__).resolve().parents[2]/'shared'/'data'))
+from idarts.data import data_root
+DATA = str(data_root())   # $IDARTS_DATA, else the checkout's data/
 SMOKE = ['--profile', 'smoke', '-q', '--set', 'epochs=1', '--set', 'steps_per_epoch=1', '--set', 'eval_patches=2',
          '--set', 'hessian_iters=0']
 GENO = dict(normal=[['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_5x5', 2], ['skip_connect', 0], ['dil_conv_3x3', 3],

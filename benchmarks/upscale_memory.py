@@ -2,7 +2,7 @@
 
     python benchmarks/upscale_memory.py --mp 1 4 16            # input megapixels (4:3 images), x4, tile 256
     python benchmarks/upscale_memory.py --wh 6000x4000          # the 6000x4000 photo of the issue
-    python benchmarks/upscale_memory.py --mp 1 --code /tmp/old  # another copy of the idarts package (PYTHONPATH)
+    python benchmarks/upscale_memory.py --mp 1 --code ../old-idarts  # another copy of the idarts package (PYTHONPATH)
 
 A tiny x4 EDSR-baseline (1 block, 8 features, random weights: what is measured is the pipeline, not the network)
 upscales a random RGB image through the `idarts` command under `/usr/bin/time -v`. Prints, per size: input and

@@ -4,11 +4,13 @@
 
 # %% ../nbs/00_core.ipynb #96337239
 from __future__ import annotations
-import contextlib, dataclasses, errno, hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time, warnings
+import contextlib, csv, dataclasses, errno, hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time, warnings
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ._version import __version__
 # torch is imported inside the functions that need it: `idarts --help`, idarts.stats and the config layer stay torch-free
 
 # %% auto #0
@@ -195,7 +197,6 @@ _CSV_TYPES = dict(scale=int, n_images=int, psnr=float, ssim=float)
 
 def read_csv(path) -> list[dict]:
     "Evaluation rows written by `write_csv` (scale and n_images as int, psnr and ssim as float, the rest as text)."
-    import csv
     with open(path, newline='') as f:
         return [{k: _CSV_TYPES.get(k, str)(v) if v != '' else v for k, v in r.items()} for r in csv.DictReader(f)]
 
@@ -313,7 +314,6 @@ def hardware() -> str:
 def env_info() -> dict:
     "Versions, hardware, commit and the `IDARTS_*` environment switches, saved in every run directory."
     import torch
-    from idarts import __version__
     return dict(idarts=__version__, python=sys.version.split()[0], torch=torch.__version__, numpy=np.__version__,
                 platform=platform.platform(), hardware=hardware(), git_commit=git_commit(),
                 time=time.strftime('%Y-%m-%dT%H:%M:%S%z'),

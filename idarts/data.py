@@ -13,77 +13,15 @@ import torch
 from PIL import Image, ImageOps
 
 from .core import IdartsError, atomic_write_bytes
+from .datasets import DATASETS, IMG_EXTS, DatasetInfo, data_root, dataset_info, images_in, project_root
+from .download import ARCHIVES, download_dataset, manifest_rows
+_all_ = ['DATASETS', 'IMG_EXTS', 'DatasetInfo', 'data_root', 'dataset_info', 'images_in', 'project_root']   # re-exported
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'DATASETS', 'project_root', 'data_root', 'DatasetInfo', 'dataset_info', 'images_in', 'dataset_dir',
-           'offline', 'ensure_dataset', 'list_images', 'data_list_rows', 'image_to_array', 'load_image', 'save_image',
-           'cubic', 'contributions', 'imresize', 'modcrop', 'make_lr', 'imresize_torch', 'write_lr_set', 'expand_paths',
-           'resolve_images', 'PatchDataset', 'split_images']
-
-# %% ../nbs/01_data.ipynb #eabc59a3
-def project_root() -> Path | None:
-    "The checkout idarts is imported from (the folder with `settings.ini` and `nbs/`), or `None` for an installed package."
-    import idarts
-    p = Path(idarts.__file__).resolve().parent.parent
-    return p if (p/'settings.ini').is_file() and (p/'nbs').is_dir() else None
-
-def data_root() -> Path:
-    "The absolute data root: `$IDARTS_DATA` if set (and not empty), else the checkout's `data/`, else `./data`."
-    r = os.environ.get('IDARTS_DATA', '').strip()
-    if r: return Path(r).expanduser().absolute()
-    proj = project_root()
-    return proj/'data' if proj is not None else Path('data').absolute()
-
-# %% ../nbs/01_data.ipynb #defc0e5e
-IMG_EXTS = ('.png', '.bmp', '.jpg', '.jpeg', '.tif', '.tiff')
-
-@dataclass
-class DatasetInfo:
-    "Where a data set's HR images live under the data root, how many there are and how to get them."
-    name: str
-    kind: str            # 'benchmark' (test set) or 'train'
-    rel_path: str        # folder of the HR images, relative to the data root
-    n_images: int
-    exts: tuple          # extensions of the released files
-    how_to_get: str      # one line for the user
-    sources: tuple = ()  # download sources, filled by `idarts.download`
-
-# %% ../nbs/01_data.ipynb #89c542f3
-def _bench(name, n, how=None):
-    return DatasetInfo(name, 'benchmark', f'benchmark/{name}/HR', n, ('.png',),
-                       how or f'run `idarts data download {name}`')
-
-def _train(name, n, ext):
-    return DatasetInfo(name, 'train', f'train/{name}/HR', n, (ext,), f'run `idarts data download {name}`')
-
-# %% ../nbs/01_data.ipynb #50277ad1
-_DIV2K_URL = 'https://data.vision.ee.ethz.ch/cvl/DIV2K/'
-DATASETS: dict[str, DatasetInfo] = {d.name: d for d in [
-    _bench('Set5', 5), _bench('Set14', 14), _bench('B100', 100), _bench('Urban100', 100),
-    _bench('Manga109', 109, 'request it at http://www.manga109.org/en/download.html (academic use only) and put its 109 '
-                            'images into benchmark/Manga109/HR/ under the data root'),
-    _train('T91', 91, '.bmp'), _train('BSD200', 200, '.jpg'), _train('General100', 100, '.png'),
-    DatasetInfo('DIV2K', 'train', 'DIV2K/DIV2K_train_HR', 800, ('.png',),
-                f'download DIV2K_train_HR.zip from {_DIV2K_URL} and unzip it into DIV2K/ under the data root '
-                '(giving DIV2K/DIV2K_train_HR/0001.png ... 0800.png)'),
-    DatasetInfo('DIV2K_valid', 'train', 'DIV2K/DIV2K_valid_HR', 100, ('.png',),
-                f'download DIV2K_valid_HR.zip from {_DIV2K_URL} and unzip it into DIV2K/ under the data root '
-                '(giving DIV2K/DIV2K_valid_HR/0801.png ... 0900.png)'),
-]}
-
-# %% ../nbs/01_data.ipynb #8e3b1f92
-def dataset_info(name: str) -> DatasetInfo:
-    "The registry entry of data set `name` (matched case-insensitively); an `IdartsError` listing the valid names otherwise."
-    if name in DATASETS: return DATASETS[name]
-    low = {k.lower(): v for k, v in DATASETS.items()}
-    if str(name).lower() in low: return low[str(name).lower()]
-    raise IdartsError(f"unknown data set {name!r}; valid names: {', '.join(DATASETS)}")
-
-# %% ../nbs/01_data.ipynb #67e2ca96
-def images_in(d: Path) -> list[Path]:
-    "Image files directly inside folder `d`, sorted by name."
-    if not d.is_dir(): return []
-    return sorted(p for p in d.iterdir() if p.suffix.lower() in IMG_EXTS and not p.name.startswith('.') and p.is_file())
+__all__ = ['dataset_dir', 'offline', 'ensure_dataset', 'list_images', 'data_list_rows', 'image_to_array', 'load_image',
+           'save_image', 'cubic', 'contributions', 'imresize', 'modcrop', 'make_lr', 'imresize_torch', 'write_lr_set',
+           'expand_paths', 'resolve_images', 'PatchDataset', 'split_images', 'DATASETS', 'IMG_EXTS', 'DatasetInfo',
+           'data_root', 'dataset_info', 'images_in', 'project_root']
 
 # %% ../nbs/01_data.ipynb #f72046df
 def dataset_dir(name: str, root=None, must_exist: bool = False) -> Path:
@@ -127,8 +65,7 @@ def offline() -> bool:
 
 # %% ../nbs/01_data.ipynb #24860026
 def _downloadable(info: DatasetInfo) -> bool:
-    from idarts import download
-    return info.name in download.ARCHIVES or bool(download.manifest_rows(info.name))
+    return info.name in ARCHIVES or bool(manifest_rows(info.name))
 
 # %% ../nbs/01_data.ipynb #6223e352
 def ensure_dataset(name: str, root=None, fetch: bool | None = None) -> Path:
@@ -143,7 +80,6 @@ def ensure_dataset(name: str, root=None, fetch: bool | None = None) -> Path:
     n = len(images_in(d))
     if n >= info.n_images or not fetch or not _downloadable(info): return d
     if n == 0 and _layout_problem(info, root): return d   # the user's images are somewhere else: say so, do not fetch
-    from idarts import download
     root.mkdir(parents=True, exist_ok=True)
     with open(root / f'.{info.name}.download.lock', 'w') as lock:   # stages running in parallel fetch a set once
         try:
@@ -154,7 +90,7 @@ def ensure_dataset(name: str, root=None, fetch: bool | None = None) -> Path:
         if n >= info.n_images: return d                             # another process fetched it meanwhile
         print(f"{info.name}: {'missing' if n == 0 else f'{n} of {info.n_images} images'} in {d}; downloading it "
               f"(set IDARTS_OFFLINE=1 to prevent this)")
-        return download.download_dataset(info.name, root=root)
+        return download_dataset(info.name, root=root)
 
 # %% ../nbs/01_data.ipynb #bc3aaf48
 def list_images(name: str, root=None, strict: bool = False, fetch: bool | None = None) -> list[Path]:

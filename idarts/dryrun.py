@@ -5,17 +5,26 @@
 # %% auto #0
 __all__ = ['GPUS', 'UTILISATION', 'STAND_IN', 'EVAL_SETS', 'VAL_HR', 'PAPER_TIMES', 'MMAP_THRESHOLD', 'prod_', 'flop_counter',
            'dryrun_plan', 'stage_flops', 'saved_bytes', 'full_run_flops', 'measure_stage', 'project', 'dry_run',
-           'dryrun_table', 'main']
+           'dryrun_table']
 
 # %% ../nbs/16_dryrun.ipynb #617e5fa9
-import functools, json, os, resource, statistics, subprocess, sys, tempfile, time
+import dataclasses, functools, json, os, resource, statistics, subprocess, sys, tempfile, time, warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
+from PIL import Image
 
 from .core import IdartsError, hardware, make_config
+from .data import DATASETS, PatchDataset, list_images, load_image, make_lr
+from .search_net import SearchNetwork
+from .architect import alpha_hvp
+from .sr_net import build_model, model_spec
+from .search import SearchConfig, make_architect
+from .train import TrainConfig
+from .api import genotype
 
 # %% ../nbs/16_dryrun.ipynb #0c4e546c
 def prod_(xs) -> int:
@@ -49,15 +58,12 @@ VAL_HR = (2040, 1356)  # assumed mean size of a DIV2K_valid image (not present h
 
 # %% ../nbs/16_dryrun.ipynb #6f04f391
 def _n_train(names) -> int:
-    from idarts.data import DATASETS
     return sum(DATASETS[n].n_images if n in DATASETS else 0 for n in names)
 
 # %% ../nbs/16_dryrun.ipynb #7d7833dc
 def dryrun_plan(profile: str = 'paper') -> list[dict]:
     """The stages of `make reproduce PROFILE=profile` that cost compute, each with the network and batch of the profile
     and the number of steps of the full run: the two first-order searches, the two trainings, the two evaluations."""
-    from idarts.search import SearchConfig
-    from idarts.train import TrainConfig
     s, t = make_config(SearchConfig, profile), make_config(TrainConfig, profile)
     n = s.n_images or _n_train(s.data)
     k = min(max(int(round(n * .5)), 1), n - 1)  # `split_images`: half the images train the weights, half the alphas
@@ -82,12 +88,8 @@ def _stage_parts(p: dict, device='cpu') -> tuple:
     """`(model, step, forward)` of stage `p` on `device`: `step(*batches)` is one optimisation (or evaluation) step as
     idarts runs it, `forward(lr, hr)` the forward pass whose saved tensors that step's backward needs. A training stage
     with `p['checkpointing'] == 'cell'` recomputes each cell in backward (`SRNetwork`'s per-cell checkpointing)."""
-    import dataclasses
-    from idarts.search import SearchConfig, make_architect
-    from idarts.train import TrainConfig
     with torch.device(device):
         if p['kind'] == 'search':
-            from idarts.search_net import SearchNetwork
             c = make_config(SearchConfig, p['config'])
             model = SearchNetwork(p['channels'], p['cells'], p['scale'], p['space'])
             w_optim = torch.optim.SGD(model.weights(), lr=c.w_lr, momentum=c.w_momentum, weight_decay=c.w_weight_decay)
@@ -99,10 +101,8 @@ def _stage_parts(p: dict, device='cpu') -> tuple:
                 torch.nn.utils.clip_grad_norm_(list(model.weights()), c.grad_clip)
                 w_optim.step()
             return model, step, model.loss
-        import idarts
-        from idarts.sr_net import build_model, model_spec
         c = make_config(TrainConfig, p['config'])
-        g = idarts.genotype(f"{p['space']}-cpu-s0")  # a searched cell of that space stands in for the paper run's own
+        g = genotype(f"{p['space']}-cpu-s0")  # a searched cell of that space stands in for the paper run's own
         model = build_model(model_spec('darts', genotype=g, cells=p['cells'], channels=p['channels'], scale=p['scale']),
                             checkpointing=p.get('checkpointing', 'none'))
         forward = lambda lr, hr: F.l1_loss(model(lr), hr)
@@ -156,9 +156,6 @@ def saved_bytes(forward, *args, exclude=()) -> int:
 # %% ../nbs/16_dryrun.ipynb #ba56e20d
 def _stand_in_batches(p: dict, batch: int, n: int, seed: int = 0) -> list:
     "`n` batches of `(lr, hr)` training patches of stage `p`'s size, cut from the first images of the present training sets (`STAND_IN`)."
-    import warnings
-    import numpy as np
-    from idarts.data import PatchDataset, list_images
     paths = [q for name in STAND_IN for q in list_images(name)[:12]]
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # images smaller than the patch are skipped
@@ -169,7 +166,6 @@ def _stand_in_batches(p: dict, batch: int, n: int, seed: int = 0) -> list:
 # %% ../nbs/16_dryrun.ipynb #fb7d9d26
 def _lr_pixels(paths, scale: int) -> int:
     "LR pixels of the HR images at `paths` (their headers only)."
-    from PIL import Image
     n = 0
     for q in paths:
         with Image.open(q) as im: n += (im.size[0] // scale) * (im.size[1] // scale)
@@ -178,8 +174,6 @@ def _lr_pixels(paths, scale: int) -> int:
 # %% ../nbs/16_dryrun.ipynb #a0df7395
 def _eval_image(p: dict) -> torch.Tensor:
     "The LR image (MATLAB bicubic) of the smallest image of stage `p`'s first set, `(1, 3, h, w)` in [0, 1]."
-    import numpy as np
-    from idarts.data import list_images, load_image, make_lr
     path = min(list_images(p['sets'][0]), key=lambda q: _lr_pixels([q], p['scale']))
     lr = make_lr(load_image(path), p['scale'])[1]
     if lr.ndim == 2: lr = np.repeat(lr[..., None], 3, axis=2)
@@ -193,14 +187,12 @@ def _fwd_flops_per_px(p: dict) -> float:
 # %% ../nbs/16_dryrun.ipynb #c15cb833
 def _val_pixels(p: dict) -> tuple[int, str]:
     "LR pixels of one validation pass of a training stage, and where the number comes from."
-    from idarts.data import list_images
     try: return _lr_pixels(list_images(p['val_data'], fetch=False)[:p['n_val']], p['scale']), 'measured'
     except IdartsError: return p['n_val'] * (VAL_HR[0] // p['scale']) * (VAL_HR[1] // p['scale']), f"assumed {VAL_HR[0]}x{VAL_HR[1]} HR"
 
 # %% ../nbs/16_dryrun.ipynb #c8a8e042
 def _search_record_flops(p: dict) -> int:
     "FLOPs of one search epoch record: the forward on the eval patches and `hessian_iters` alpha-Hessian-vector products."
-    from idarts.architect import alpha_hvp
     model, _, _ = _stage_parts(p, 'meta')
     side = p['patch_hr'] // p['scale']
     mk = lambda b: (torch.rand(b, 3, side, side, device='meta'), torch.rand(b, 3, side * p['scale'], side * p['scale'], device='meta'))
@@ -221,7 +213,6 @@ def full_run_flops(p: dict) -> tuple[int, str]:
         n_val = -(-p['epochs'] // p['val_every'])
         return int(p['steps'] * stage_flops(p) + n_val * px * _fwd_flops_per_px(p)), \
             f"{p['steps']} steps + {n_val} validations of {px / 1e6:.2f} MP LR ({src})"
-    from idarts.data import list_images
     px = sum(_lr_pixels(list_images(s), p['scale']) for s in p['sets'])
     return int(px * _fwd_flops_per_px(p)), f"{px / 1e6:.2f} MP LR ({', '.join(p['sets'])} x{p['scale']})"
 
@@ -285,7 +276,7 @@ def _run_isolated(p: dict, steps: int, act_budget_gb: float, max_batch: int) -> 
     "`measure_stage` in a fresh process (so that its peak RSS is the stage's own)."
     with tempfile.TemporaryDirectory() as d:
         f = Path(d)/'record.json'
-        cmd = [sys.executable, '-m', 'idarts.dryrun', '--stage-json', json.dumps(p), '--steps', str(steps),
+        cmd = [sys.executable, '-m', 'idarts', 'dryrun', '--stage-json', json.dumps(p), '--steps', str(steps),
                '--budget-gb', str(act_budget_gb), '--max-batch', str(max_batch), '--record', str(f)]
         # glibc's mmap threshold fixed at 1 MB (not raised as blocks are freed), so that freed activations go back to the system
         # and the peak RSS is the stage's: with 16 MB the paper's search step grew past 13 GB. The price: the kernel zeroes the
@@ -392,11 +383,3 @@ def dryrun_table(recs: list, meta: dict | None = None) -> str:
             chk.append(f"{r['stage']}: the paper reports {h:g} h on {n} {g}, i.e. {r['full_flops'] / (n * GPUS[g]['fp32'] * h * 3600):.1%} of their fp32 peak for these FLOPs")
     if chk: L += ['', 'Check against the paper: ' + '; '.join(chk) + '.']
     return '\n'.join(L) + '\n'
-
-# %% ../nbs/16_dryrun.ipynb #a2d0364b
-def main(argv=None) -> int:
-    "`python -m idarts.dryrun ARGS`: `idarts dryrun ARGS` (what `make reproduce PROFILE=paper DRY_RUN=1` runs)."
-    from idarts.cli import main as cli_main
-    return cli_main(['dryrun', *(sys.argv[1:] if argv is None else argv)])
-
-if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())  # `python -m idarts.dryrun`; not in the notebook

@@ -12,12 +12,14 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
+from PIL import Image
 from tqdm.auto import tqdm
 
 from .core import IdartsError, atomic_file, get_device, write_csv
 from .data import DATASETS, dataset_info, expand_paths, imresize, list_images, load_image, modcrop
 from .metrics import gray_output
 from .rundir import ensure_dir
+from .sr_net import resolve_model
 
 # %% auto #0
 __all__ = ['SSIM_WINDOW', 'Method', 'bicubic_method', 'model_method', 'evaluate_sets', 'format_table', 'resolve_method',
@@ -225,7 +227,6 @@ def resolve_method(model, scale: int | None = None, device='auto', self_ensemble
     if amp not in (None, 'none', 'bf16'): raise IdartsError(f"--amp {amp}: unknown; use bf16 (or leave it out for float32)")
     if isinstance(model, Method): return model, scale or (model.scales[0] if len(model.scales) == 1 else 4)
     if isinstance(model, (str, Path)) and str(model).lower() == 'bicubic': return bicubic_method(), 4 if scale is None else int(scale)
-    from idarts.api import resolve_model   # lazy: api imports this module
     net, meta = resolve_model(model, device)
     s = int(meta['scale'])
     if scale is not None and int(scale) != s: raise IdartsError(f"{meta.get('name', model)} is a x{s} model, asked for x{scale}")
@@ -342,7 +343,6 @@ def check_output_size(h: int, w: int, s: int, source, channels: int = 3):
 # %% ../nbs/10_evaluate.ipynb #7f214932
 def _header_size(p) -> tuple[int, int] | None:
     "`(h, w)` from an image file's header (nothing decoded); None when it cannot be read (`load_image` then says why)."
-    from PIL import Image
     try:
         with Image.open(p) as im: return im.size[1], im.size[0]
     except Exception: return None

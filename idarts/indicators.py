@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .core import IdartsError, JsonlLogger, config_from_dict, load_checkpoint, load_json, read_jsonl
@@ -69,7 +70,6 @@ def early_stop(records: list[dict], epochs: int, key: str = 'lmax_rdarts', rule:
 
 # %% ../nbs/08a_indicators.ipynb #c187fbc0
 def _ms(v) -> str:
-    import numpy as np
     v = [x for x in v if x is not None]
     if not v: return '-'
     return f"{np.mean(v):.3g}" if len(v) == 1 else f"{np.mean(v):.3g} ± {np.std(v, ddof=1):.2g}"

@@ -409,11 +409,3 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
     atomic_write_bytes(out, body(os.path.relpath(root/'figures'/profile, out.parent) + '/').encode())
     atomic_write_bytes(root/'figures'/profile/'REPORT.md', body('').encode())
     return out
-
-# %% ../nbs/12_reproduce.ipynb #7f1c457b
-def _main(argv=None) -> int:
-    "`python -m idarts.reproduce ARGS`: `idarts reproduce ARGS`."
-    from idarts.cli import main
-    return main(['reproduce', *(sys.argv[1:] if argv is None else argv)])
-
-if __name__ == '__main__' and '__file__' in globals(): sys.exit(_main())  # not when run as a notebook

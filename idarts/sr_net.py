@@ -4,21 +4,25 @@
 
 # %% ../nbs/07_sr_net.ipynb #3c4be2c3
 from __future__ import annotations
+import json
 from itertools import chain
 from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
+from safetensors import safe_open
 
-from .core import IdartsError, get_device, load_checkpoint
+from .core import IdartsError, get_device, load_checkpoint, load_json
+from .catalog import _zoo_file, model_names
 from .ops import get_space, make_op
 from .genotype import Genotype
 from .body import N_NODES, CellNetwork, SRModel, preprocessor, reduce_nodes, upsampler
 
 # %% auto #0
 __all__ = ['ARCHS', 'FixedCell', 'as_genotype', 'SRNetwork', 'ResBlock', 'EDSR', 'edsr_baseline', 'model_spec', 'build_model',
-           'describe_spec', 'load_model', 'count_params', 'count_macs', 'complexity_line', 'info_report']
+           'describe_spec', 'load_model', 'count_params', 'count_macs', 'complexity_line', 'info_report',
+           'resolve_model']
 
 # %% ../nbs/07_sr_net.ipynb #85ef4e77
 class FixedCell(nn.Module):
@@ -214,3 +218,58 @@ def info_report(model=None, genotype=None, cells: int = 20, channels: int = 256,
         with torch.device('meta'): m = SRNetwork(g, C=channels, cells=cells, scale=scale)
         lines.append(complexity_line(m, f"darts[{g.space}] ({cells} cells, {channels} ch, x{scale}, {8 - sum(o == 'skip_connect' for o, _ in g.normal)} conv/pool ops per cell)", input_hw))
     return '\n'.join(lines)
+
+# %% ../nbs/07_sr_net.ipynb #a0c1e015
+def _read_safetensors(path: Path) -> tuple[dict, dict]:
+    "The state dict and the idarts metadata (`spec`, ...) of a `.safetensors` file (its `.json` beside it wins)."
+    try:
+        with safe_open(str(path), framework='pt') as f:
+            state = {k: f.get_tensor(k) for k in f.keys()}
+            md = f.metadata() or {}
+    except Exception as e: raise IdartsError(f"{path}: not a readable .safetensors file ({type(e).__name__}); give a file written by idarts export") from None
+    side = path.with_suffix('.json')
+    meta = load_json(side) if side.is_file() else {}   # checked: JSON, UTF-8, an object; its spec is checked by build_model
+    if not isinstance(meta, dict): raise IdartsError(f"{side}: not an idarts model description (a JSON object); delete it or write it with idarts export")
+    if 'spec' not in meta and 'idarts_spec' in md: meta['spec'] = json.loads(md['idarts_spec'])
+    if 'spec' not in meta: raise IdartsError(f"{path}: no idarts model spec (metadata 'idarts_spec' or {side.name}); give a file written by idarts export")
+    return state, meta
+
+# %% ../nbs/07_sr_net.ipynb #27b2bc2d
+def _build(state: dict, spec: dict, source: str):
+    net = build_model(spec, source=source)
+    try: net.load_state_dict(state)
+    except RuntimeError as e:
+        raise IdartsError(f"{source}: its weights do not fit the network of its spec ({' '.join(str(e).split())[:120]}); the file is damaged") from None
+    return net
+
+# %% ../nbs/07_sr_net.ipynb #dc722a91
+def _infer_scale(net) -> int:
+    "The upscaling factor of a network in memory, from one tiny forward pass."
+    p = next(iter(net.parameters()), None)
+    x = torch.rand(1, 3, 8, 8, device=p.device if p is not None else 'cpu')
+    with torch.inference_mode(): return int(net(x).shape[-1] // 8)
+
+# %% ../nbs/07_sr_net.ipynb #32629f61
+def resolve_model(model, device='auto') -> tuple:
+    """`(network, meta)` from a network, a run directory, a checkpoint (`.pt`), a `.safetensors` file or a named model;
+    `meta` has at least `scale` and `name`. The network is in eval mode on `device`."""
+    dev = get_device(device)   # a bad or missing device is one line before anything is loaded
+    if isinstance(model, torch.nn.Module):
+        meta = dict(getattr(model, 'idarts_meta', None) or {})
+        if 'scale' not in meta: meta['scale'] = _infer_scale(model)
+        meta.setdefault('name', type(model).__name__)
+        return model.to(dev).eval(), meta
+    p = Path(model)
+    z = None if p.exists() else _zoo_file('models', str(model), '.safetensors')
+    if z is not None or (p.is_file() and p.suffix == '.safetensors'):
+        f = z or p
+        state, meta = _read_safetensors(f)
+        net = _build(state, meta['spec'], str(f))
+        meta = dict(meta, scale=int(meta['spec']['scale']), name=meta.get('name', f.stem), path=str(f))
+    elif p.exists():
+        net, meta = load_model(p, 'cpu')
+    else:
+        raise IdartsError(f"{model}: not a run directory, a checkpoint, a .safetensors file or a named model; "
+                   f"named models: {', '.join(model_names()) or 'none shipped'}")
+    net.idarts_meta = meta
+    return net.to(dev).eval(), meta

@@ -15,6 +15,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+from PIL import Image
 from tqdm import tqdm
 
 from .core import (IdartsError, JsonlLogger, config_dict, upgrade_config, get_device, load_checkpoint, 
@@ -28,7 +29,7 @@ from .sr_net import build_model, count_params, describe_spec, load_model, model_
 
 # %% auto #0
 __all__ = ['LOSSES', 'ARCHS', 'TRAIN_RULES', 'TrainConfig', 'check_config', 'config_spec', 'train_dataset', 'load_val',
-           'validate', 'DistBatchNorm2d', 'sync_batchnorm', 'check_resume', 'train', 'plot_training', 'main']
+           'validate', 'DistBatchNorm2d', 'sync_batchnorm', 'check_resume', 'train', 'plot_training']
 
 # %% ../nbs/09_train.ipynb #6bed94f6
 @dataclass
@@ -106,7 +107,6 @@ def config_spec(cfg: TrainConfig) -> dict:
 
 # %% ../nbs/09_train.ipynb #29e1ddce
 def _big_enough(paths, side: int) -> list[Path]:
-    from PIL import Image
     keep = []
     for p in paths:
         with Image.open(p) as im: w, h = im.size
@@ -365,11 +365,3 @@ def plot_training(logs, labels=None, figsize=None):
         for ax in axs[:, j]: ax.grid(alpha=.3)
     fig.tight_layout()
     return fig
-
-# %% ../nbs/09_train.ipynb #06c6361d
-def main(argv=None) -> int:
-    "Entry point of `python -m idarts.train` (and of `torchrun ... -m idarts.train`): `idarts train-worker ARGS`."
-    from idarts.cli import main as cli_main
-    return cli_main(['train-worker', *(sys.argv[1:] if argv is None else argv)])
-
-if __name__ == '__main__' and getattr(globals().get('__spec__'), 'name', None) == 'idarts.train': sys.exit(main())

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = os.environ.get('IDARTS_DATA', str(ROOT.parents[0]/'shared'/'data'))
-ENV = {**os.environ, 'IDARTS_DATA': DATA, 'OMP_NUM_THREADS': '1'}
+ENV = {**os.environ, 'OMP_NUM_THREADS': '1'}
 
 
 def recorded_psnr(space: str, seed: int = 0, set_name: str = 'Set5') -> float:
@@ -21,8 +20,7 @@ def recorded_psnr(space: str, seed: int = 0, set_name: str = 'Set5') -> float:
 
 
 @pytest.mark.parametrize('space', ['improved', 'original'])
-def test_named_model_scores_the_recorded_set5_psnr(space, monkeypatch):
-    monkeypatch.setenv('IDARTS_DATA', DATA)
+def test_named_model_scores_the_recorded_set5_psnr(space, data_dir):
     import idarts
     from idarts.data import imresize, list_images, load_image, modcrop
     from idarts.metrics import evaluate_pair

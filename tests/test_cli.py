@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-DATA = os.environ.get('IDARTS_DATA', str(Path(__file__).resolve().parents[2]/'shared'/'data'))
-
 
 def idarts(*args, env=None, ok=True):
-    e = {**os.environ, 'IDARTS_DATA': DATA, 'OMP_NUM_THREADS': '1', **(env or {})}
+    e = {**os.environ, 'OMP_NUM_THREADS': '1', **(env or {})}
     r = subprocess.run([sys.executable, '-m', 'idarts.cli', *args], capture_output=True, text=True, env=e, timeout=600)
     if ok: assert r.returncode == 0, r.stdout + r.stderr
     return r
@@ -75,13 +73,13 @@ def test_upscale_bad_inputs(tmp_path):
 
 
 def test_module_entry_points_parse_in_the_cli(tmp_path):
-    "`python -m idarts.reproduce` is `idarts reproduce`, `python -m idarts.train` is `idarts train-worker`: one parser, one-line errors."
-    e = {**os.environ, 'IDARTS_DATA': DATA, 'OMP_NUM_THREADS': '1'}
-    run = lambda mod, *a: subprocess.run([sys.executable, '-m', mod, *a], capture_output=True, text=True, env=e, timeout=300)
-    one_line_error(run('idarts.reproduce', '--seeds', '0'), '--seeds', 'idarts reproduce --help')
-    one_line_error(run('idarts.reproduce', '--group', 'nope'), 'nope')
-    one_line_error(run('idarts.train', '--out', str(tmp_path/'r')), '--config', 'idarts train-worker --help')
-    one_line_error(run('idarts.train', '--config', str(tmp_path/'none.json'), '--out', str(tmp_path/'r')), 'none.json')
-    h = run('idarts.reproduce', '--help').stdout
+    "`python -m idarts reproduce` and `python -m idarts train-worker` (what make and torchrun run): one parser, one-line errors."
+    e = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    run = lambda cmd, *a: subprocess.run([sys.executable, '-m', 'idarts', cmd, *a], capture_output=True, text=True, env=e, timeout=300)
+    one_line_error(run('reproduce', '--seeds', '0'), '--seeds', 'idarts reproduce --help')
+    one_line_error(run('reproduce', '--group', 'nope'), 'nope')
+    one_line_error(run('train-worker', '--out', str(tmp_path/'r')), '--config', 'idarts train-worker --help')
+    one_line_error(run('train-worker', '--config', str(tmp_path/'none.json'), '--out', str(tmp_path/'r')), 'none.json')
+    h = run('reproduce', '--help').stdout
     assert all(f in h for f in ('--group', '--seeds', '--root', '--jobs', '--stages')), h
-    assert '--resume' in run('idarts.train', '--help').stdout
+    assert '--resume' in run('train-worker', '--help').stdout

@@ -10,8 +10,6 @@ from idarts.core import IdartsError
 from idarts.data import (PatchDataset, data_list_rows, data_root, dataset_dir, imresize, list_images, load_image,
                          make_lr, save_image, split_images)
 
-DATA = Path(os.environ.get('IDARTS_DATA', 'data'))
-needs_data = pytest.mark.skipif(not (DATA / 'benchmark/Set5/HR/bird.png').exists(), reason='IDARTS_DATA not set')
 
 
 def _err(f, *names):
@@ -148,13 +146,12 @@ def test_split_too_few(tmp_path):
     _err(lambda: split_images([tmp_path / 'a.png'], 0), 'at least 2')
 
 
-@needs_data
-def test_set5_lr_bit_exact():
+def test_set5_lr_bit_exact(data_dir):
     "The crux, also here so that `pytest` alone guards it."
     for s in (2, 3, 4):
-        for p in sorted((DATA / 'benchmark/Set5/HR').glob('*.png')):
+        for p in sorted((data_dir / 'benchmark/Set5/HR').glob('*.png')):
             _, lr = make_lr(load_image(p), s)
-            assert np.array_equal(lr, load_image(DATA / f'benchmark/Set5/LR_bicubic/X{s}/{p.stem}x{s}.png')), (p.name, s)
+            assert np.array_equal(lr, load_image(data_dir / f'benchmark/Set5/LR_bicubic/X{s}/{p.stem}x{s}.png')), (p.name, s)
 
 
 def test_skip_small(tmp_path):

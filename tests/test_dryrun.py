@@ -11,13 +11,13 @@ def test_make_dry_run_branch():
     "`make reproduce DRY_RUN=1` calls the dry run, and without it the reproduction as before."
     dry = subprocess.run(['make', '-n', 'reproduce', 'PROFILE=smoke', 'DRY_RUN=1'], cwd=ROOT, capture_output=True, text=True)
     plain = subprocess.run(['make', '-n', 'reproduce', 'PROFILE=smoke'], cwd=ROOT, capture_output=True, text=True)
-    assert 'idarts.dryrun --profile smoke --out tables/smoke' in dry.stdout, dry.stdout + dry.stderr
-    assert 'idarts.reproduce --group paper --profile smoke' in plain.stdout and 'dryrun' not in plain.stdout
+    assert '-m idarts dryrun --profile smoke --out tables/smoke' in dry.stdout, dry.stdout + dry.stderr
+    assert '-m idarts reproduce --group paper --profile smoke' in plain.stdout and 'dryrun' not in plain.stdout
 
 
 def test_dry_run_smoke(tmp_path):
     "Two stages in their own processes: records, projections and the table are written; a tiny budget scales the batch and checkpoints."
-    r = subprocess.run([sys.executable, '-m', 'idarts.dryrun', '--profile', 'smoke', '--steps', '1', '--out', str(tmp_path),
+    r = subprocess.run([sys.executable, '-m', 'idarts', 'dryrun', '--profile', 'smoke', '--steps', '1', '--out', str(tmp_path),
                         '--stages', 'train_improved,eval_original', '--budget-gb', '1e-6'], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     d = json.loads((tmp_path/'dryrun.json').read_text())
@@ -36,5 +36,5 @@ def test_dry_run_smoke(tmp_path):
 
 
 def test_dry_run_bad_stage():
-    r = subprocess.run([sys.executable, '-m', 'idarts.dryrun', '--profile', 'smoke', '--stages', 'nope'], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, '-m', 'idarts', 'dryrun', '--profile', 'smoke', '--stages', 'nope'], capture_output=True, text=True)
     assert r.returncode != 0 and 'unknown dry-run stages' in r.stderr and 'Traceback' not in r.stderr

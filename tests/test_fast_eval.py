@@ -10,9 +10,6 @@ from idarts.data import _imresize_numpy, _resize_plan, imresize, list_images, lo
 from idarts.evaluate import Method, bicubic_method, evaluate_sets
 from idarts.metrics import evaluate_pair
 
-DATA = Path(os.environ.get('IDARTS_DATA', 'data'))
-needs_data = pytest.mark.skipif(not (DATA / 'benchmark/Set5/HR/bird.png').exists(), reason='IDARTS_DATA not set')
-
 
 def ref(img, scale=None, output_shape=None, antialias=True):
     "The numpy tap-by-tap passes (the implementation before the fast path)."
@@ -39,8 +36,7 @@ def test_float_images_keep_numpy_path():
     np.testing.assert_array_equal(imresize(x, 1 / 2), _imresize_numpy(x, _resize_plan((20, 30), 1 / 2), True, False).astype(np.float32))
 
 
-@needs_data
-def test_evaluate_sets_equals_pairwise_reference_and_threads_agree():
+def test_evaluate_sets_equals_pairwise_reference_and_threads_agree(data_dir):
     "Rows and per-image values equal the reference pipeline (numpy resize + evaluate_pair per image and scale), 1 or 2 threads."
     nt = torch.get_num_threads()
     rows1, per1 = evaluate_sets(bicubic_method(), ['Set5'], [2, 3, 4], per_image=True, progress=False, threads=1)
@@ -52,8 +48,7 @@ def test_evaluate_sets_equals_pairwise_reference_and_threads_agree():
         assert (q['psnr'], q['ssim']) == evaluate_pair(ref(ref(hr, 1 / s), s), hr, s)
 
 
-@needs_data
-def test_errors_propagate_from_threads():
+def test_errors_propagate_from_threads(data_dir):
     m = Method('bad', lambda lr, s: lr, (4,)); m.thread_safe = True
     nt = torch.get_num_threads()
     with pytest.raises(Exception, match='must upscale exactly x4'):

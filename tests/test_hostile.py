@@ -9,9 +9,6 @@ import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = os.environ.get('IDARTS_DATA') or str((ROOT.parent/'shared'/'data').resolve())
-needs_data = pytest.mark.skipif(not (Path(DATA)/'train'/'T91').is_dir() or not (Path(DATA)/'benchmark'/'Set5').is_dir(),
-                                reason='needs T91 and Set5 (IDARTS_DATA)')
 FAST = ['--profile', 'smoke', '-q', '--set', 'epochs=1', '--set', 'steps_per_epoch=1', '--set', 'eval_patches=2',
         '--set', 'hessian_iters=0']
 SLOW = ['--profile', 'smoke', '-q', '--set', 'epochs=3', '--set', 'steps_per_epoch=150', '--set', 'hessian_iters=0']  # outlives two CLI calls
@@ -19,7 +16,7 @@ GENO = dict(normal=[['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_5x5', 2
                     ['sep_conv_3x3', 2], ['dil_conv_5x5', 4], ['skip_connect', 1]], concat=[2, 3, 4, 5], space='improved')
 
 
-def _env(**kw): return {**os.environ, 'IDARTS_DATA': DATA, 'OMP_NUM_THREADS': '1', 'PYTHONHASHSEED': '0', **kw}
+def _env(**kw): return {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONHASHSEED': '0', **kw}
 def _cmd(*args): return [sys.executable, '-m', 'idarts.cli', *map(str, args)]
 def _umask022(): os.umask(0o022)
 
@@ -78,7 +75,7 @@ BAD = [
     (['eval', '--model', 'bicubic', '--sets', 'Set5', '--out', '{t}'], ['is a directory']),
 ]
 
-@needs_data
+@pytest.mark.usefixtures('data_dir')
 @pytest.mark.parametrize('args,words', BAD, ids=[' '.join(a[:1] + a[-2:]) for a, _ in BAD])
 def test_bad_input_is_one_line(tmp_path, args, words):
     (tmp_path/'file').write_text('x'); (tmp_path/'bin.json').write_bytes(b'\x89PNG\r\n\x1a\n\xff\xfe')
@@ -95,7 +92,7 @@ def test_zero_byte_checkpoint_is_one_line(tmp_path):
 
 
 # --- 2. a finished run is never written over; --overwrite moves it aside; files get the umask --------------------
-@needs_data
+@pytest.mark.usefixtures('data_dir')
 def test_finished_run_is_never_written_over(tmp_path):
     run = tmp_path/'run'
     r = idarts('search', '--out', run, *FAST); assert r.returncode == 0, r.stderr
@@ -123,7 +120,7 @@ def _start(run, *extra):
     return p
 
 
-@needs_data
+@pytest.mark.usefixtures('data_dir')
 def test_two_concurrent_searches_and_resume_of_a_live_run(tmp_path):
     run, ref = tmp_path/'run', tmp_path/'ref'
     a = _start(run)
@@ -144,7 +141,7 @@ def test_two_concurrent_searches_and_resume_of_a_live_run(tmp_path):
 
 
 # --- 4. a SIGKILL leaves a lock file and a half-written temporary: both are dealt with on resume ------------------
-@needs_data
+@pytest.mark.usefixtures('data_dir')
 def test_sigkill_stale_lock_and_tmp_are_taken_over(tmp_path):
     run = tmp_path/'run'
     a = _start(run)
@@ -195,10 +192,9 @@ def test_upscale_peak_memory_is_the_uint8_output_plus_a_tile(tmp_path):
 
 
 # --- 6. eval: --out checked before the work, results saved as each set finishes --------------------------------------
-@needs_data
-def test_eval_saves_each_set_as_it_finishes(tmp_path):
+def test_eval_saves_each_set_as_it_finishes(tmp_path, data_dir):
     root = tmp_path/'data'/'benchmark'
-    (root/'Set5').mkdir(parents=True); (root/'Set5'/'HR').symlink_to(Path(DATA)/'benchmark'/'Set5'/'HR')
+    (root/'Set5').mkdir(parents=True); (root/'Set5'/'HR').symlink_to(data_dir/'benchmark'/'Set5'/'HR')
     hr = root/'Set14'/'HR'; hr.mkdir(parents=True)
     for i in range(14): _img(hr/f'{i:02d}.png', 48, 48, seed=i)
     (hr/'13.png').write_bytes(b'\x89PNG\r\n\x1a\nbroken')                 # the last image of the second set is damaged

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from test_hostile import DATA, GENO, _cmd, _env, _img, idarts, needs_data, one_line
+from test_hostile import GENO, _cmd, _env, _img, idarts, one_line
 
 HOLD = 'import sys, time; from idarts.rundir import RunLock; RunLock(sys.argv[1]).acquire(); print(1, flush=True); time.sleep(120)'
 
@@ -81,8 +81,7 @@ def test_row03_ship_skips_moved_aside_runs_and_is_all_or_nothing(tmp_path):
 
 
 # --- rows 4-5: data lr never replaces a user's file, never writes into a set ------------------------------------------
-@needs_data
-def test_row04_data_lr_keeps_the_users_file(tmp_path):
+def test_row04_data_lr_keeps_the_users_file(tmp_path, data_dir):
     mine = tmp_path/'mine'; mine.mkdir(); (mine/'babyx4.png').write_bytes(b'my own picture')
     before = tree(mine)
     one_line(idarts('data', 'lr', 'Set5', '--scale', '4', '--out', mine), f'{mine/"babyx4.png"}: exists', '--overwrite')
@@ -91,10 +90,9 @@ def test_row04_data_lr_keeps_the_users_file(tmp_path):
     assert len(list(mine.iterdir())) == 5
 
 
-@needs_data
-def test_row05_data_lr_refuses_the_sets_own_folder(tmp_path):
+def test_row05_data_lr_refuses_the_sets_own_folder(tmp_path, data_dir):
     hr = tmp_path/'data'/'benchmark'/'Set5'/'HR'; hr.mkdir(parents=True)
-    for p in sorted((Path(DATA)/'benchmark'/'Set5'/'HR').iterdir()): (hr/p.name).write_bytes(p.read_bytes())
+    for p in sorted((data_dir/'benchmark'/'Set5'/'HR').iterdir()): (hr/p.name).write_bytes(p.read_bytes())
     before = tree(hr)
     for extra in ([], ['--overwrite']):
         one_line(idarts('data', 'lr', 'Set5', '--scale', '4', '--out', hr, *extra, env=dict(IDARTS_DATA=str(tmp_path/'data'))),
@@ -103,8 +101,7 @@ def test_row05_data_lr_refuses_the_sets_own_folder(tmp_path):
 
 
 # --- row 6: eval never writes its CSV over the model it evaluates ------------------------------------------------------
-@needs_data
-def test_row06_eval_out_is_never_the_model(tmp_path):
+def test_row06_eval_out_is_never_the_model(tmp_path, data_dir):
     m = _tiny_model(tmp_path/'m.pt'); run = tmp_path/'run'; run.mkdir(); _tiny_model(run/'model.pt')
     before = tree(tmp_path)
     one_line(idarts('eval', '--model', m, '--sets', 'Set5', '--out', m, '--overwrite'), f'--out {m}: is a file of the model being evaluated')
@@ -176,8 +173,7 @@ def test_row11_bad_sidecar_is_one_line(tmp_path, side, words):
 
 
 # --- row 12: search --resume of an incomplete checkpoint, or of a training run ----------------------------------------
-@needs_data
-def test_row12_resume_errors_are_one_line(tmp_path):
+def test_row12_resume_errors_are_one_line(tmp_path, data_dir):
     from test_hostile import FAST
     run = tmp_path/'run'
     r = idarts('search', '--out', run, *FAST, '--set', 'epochs=2'); assert r.returncode == 0, r.stderr
@@ -257,8 +253,7 @@ def test_row16_unclear_messages_are_clear(tmp_path):
     assert {k: v for k, v in tree(tmp_path).items() if k != 'huge.png'} == before
 
 
-@needs_data
-def test_row16_file_size_limit_names_the_file(tmp_path):
+def test_row16_file_size_limit_names_the_file(tmp_path, data_dir):
     import resource
     from test_hostile import FAST
     lim = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))

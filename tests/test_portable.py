@@ -27,3 +27,30 @@ def test_no_machine_specific_path(nb):
             for m in MACHINE.finditer(t):
                 bad.append(f"cell {i} {where}: ...{t[max(0, m.start() - 40):m.end() + 40]!r}...")
     assert not bad, '\n'.join(bad[:10])
+
+
+ABSOLUTE = re.compile(MACHINE.pattern.replace('|\\.venv/', ''))
+TEXT = ('.py', '.md', '.ini', '.cfg', '.toml', '.yml', '.yaml', '.txt', '.in', '.sh', '.tsv', '.csv', '.json')
+
+
+def _tracked():
+    "The repository's tracked files (git), else every file under the checkout but .git and the virtual environment."
+    import subprocess
+    r = subprocess.run(['git', 'ls-files', '-z'], cwd=ROOT, capture_output=True)
+    if r.returncode == 0 and r.stdout: return [ROOT/p for p in r.stdout.decode().split('\0') if p]
+    return [p for p in ROOT.rglob('*') if p.is_file() and not {'.git', '.venv', 'runs'} & set(p.relative_to(ROOT).parts)]
+
+
+def test_no_machine_specific_path_in_tracked_files():
+    """Sources, tests, benchmarks, docs and settings name no absolute path of a machine (issue 23 row 5): the data is
+    found through `idarts.data.data_root()` (tests: the `data_dir` fixture), temporary files through `tempfile`."""
+    bad = []
+    for p in _tracked():
+        rel = p.relative_to(ROOT)
+        if p.suffix == '.ipynb' or rel == Path('tests/test_portable.py') or not p.is_file(): continue   # notebooks: above
+        if not (p.suffix in TEXT or p.name in ('Makefile', 'run', '.gitignore')): continue
+        try: text = p.read_text()
+        except UnicodeDecodeError: continue
+        for i, line in enumerate(text.splitlines(), 1):   # `.venv/` (the checkout's own, relative) is fine outside notebooks
+            if ABSOLUTE.search(line): bad.append(f"{rel}:{i}: {line.strip()[:120]}")
+    assert not bad, '\n'.join(bad[:20])

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _run(root, *extra):
     env = _env()
     t0 = time.time()
-    r = subprocess.run([sys.executable, '-m', 'idarts.reproduce', '--profile', 'smoke', '--root', str(root), *extra],
+    r = subprocess.run([sys.executable, '-m', 'idarts', 'reproduce', '--profile', 'smoke', '--root', str(root), *extra],
                        capture_output=True, text=True, env=env, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return r.stdout, time.time() - t0
@@ -29,7 +29,7 @@ def _env():
 def smoke(tmp_path_factory):
     """The smoke pipeline, killed (SIGKILL, kernels included) once its first stage is done, then run again to the end."""
     root = tmp_path_factory.mktemp('repro')
-    p = subprocess.Popen([sys.executable, '-m', 'idarts.reproduce', '--profile', 'smoke', '--root', str(root)],
+    p = subprocess.Popen([sys.executable, '-m', 'idarts', 'reproduce', '--profile', 'smoke', '--root', str(root)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(), start_new_session=True)
     rec_dir, t0 = root/'runs/smoke/stages', time.time()
     while not (rec_dir.exists() and any(rec_dir.glob('*.json'))):

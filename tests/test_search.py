@@ -9,15 +9,14 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = os.environ.get('IDARTS_DATA') or str((ROOT.parent/'shared'/'data').resolve())
-pytestmark = pytest.mark.skipif(not (Path(DATA)/'train'/'T91').is_dir(), reason='needs the T91 images (IDARTS_DATA)')
+pytestmark = pytest.mark.usefixtures('data_dir')   # T91 under the data root
 
 SETS = ['--set', 'epochs=4', '--set', 'steps_per_epoch=5']  # 5 steps: epochs end inside a pass of the data
 CLI = [sys.executable, '-c', 'import sys; from idarts.cli import main; sys.exit(main())', 'search']
 
 
 def _env():
-    return dict(os.environ, IDARTS_DATA=DATA, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONHASHSEED='0')
+    return dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONHASHSEED='0')
 
 
 def _run(args, **kw):

@@ -5,9 +5,6 @@ from pathlib import Path
 import pytest
 import torch
 
-DATA = os.environ.get('IDARTS_DATA', str(Path(__file__).resolve().parents[2]/'shared'/'data'))
-os.environ.setdefault('IDARTS_DATA', DATA)
-
 from idarts.core import IdartsError, set_seed, config_dict, config_from_dict, load_checkpoint, make_config, read_jsonl
 from idarts.genotype import Genotype
 from idarts import train as T
@@ -15,7 +12,7 @@ from idarts import train as T
 IMPROVED = Genotype([('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_5x5', 2), ('skip_connect', 0),
                      ('dil_conv_3x3', 3), ('sep_conv_3x3', 2), ('dil_conv_5x5', 4), ('skip_connect', 1)], space='improved')
 
-pytestmark = pytest.mark.skipif(not (Path(DATA)/'train'/'T91'/'HR').is_dir(), reason='needs IDARTS_DATA with T91 and Set5')
+pytestmark = pytest.mark.usefixtures('data_dir')   # T91 and Set5 under the data root
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +24,7 @@ def one_thread():
 
 
 def _env():
-    return {**os.environ, 'IDARTS_DATA': DATA, 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1'}
+    return {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1'}
 
 
 ORIGINAL = Genotype([('skip_connect', 0), ('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_5x5', 2),
@@ -44,7 +41,7 @@ def _config(tmp_path, genotype=IMPROVED, **over):
 
 def _train_cmd(cfg_path, out, *extra, nproc=1):
     pre = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}'] if nproc > 1 else [sys.executable]
-    return pre + ['-m', 'idarts.train', '--config', str(cfg_path), '--out', str(out), '-q', *extra]
+    return pre + ['-m', 'idarts', 'train-worker', '--config', str(cfg_path), '--out', str(out), '-q', *extra]
 
 
 def _finish(p, timeout=240):
