@@ -64,7 +64,7 @@ study-long: $(STAMP)
 	$(BIN)/python -m idarts reproduce --group long $(REPRO_ARGS)
 
 remedies: $(STAMP)
-	$(BIN)/python -m idarts.reproduce --group remedies $(REPRO_ARGS)
+	$(BIN)/python -m idarts reproduce --group remedies $(REPRO_ARGS)
 
 export: $(STAMP)
 	$(BIN)/nbdev_export
