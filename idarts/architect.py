@@ -66,7 +66,6 @@ def mixed_hvp_exact(model, vector, trn_lr, trn_hr) -> list:
         with torch.no_grad():
             for b, s in zip(model.buffers(), buffers): b.copy_(s)
 
-
 # %% ../nbs/06_architect.ipynb #11cdd363
 class Architect:
     "Owns the alpha optimiser (Adam) and does first-order or second-order (DARTS unrolled; `fd`: how the Hessian term is taken) alpha steps."
