@@ -66,7 +66,7 @@ def mixed_hvp_exact(model, vector, trn_lr, trn_hr) -> list:
         with torch.no_grad():
             for b, s in zip(model.buffers(), buffers): b.copy_(s)
 
-# %% ../nbs/06_architect.ipynb #11cdd363
+# %% ../nbs/06_architect.ipynb #40bc8e6c
 class Architect:
     "Owns the alpha optimiser (Adam) and does first-order or second-order (DARTS unrolled; `fd`: how the Hessian term is taken) alpha steps."
     def __init__(self, model, w_momentum: float, w_weight_decay: float, a_lr: float = 3e-4,
@@ -80,78 +80,95 @@ class Architect:
         self.w_momentum, self.w_weight_decay = w_momentum, w_weight_decay
         self.optimizer = torch.optim.Adam(model.alphas(), lr=a_lr, betas=tuple(a_betas), weight_decay=a_weight_decay)
 
-    def virtual_step(self, trn_lr, trn_hr, eta: float, w_optim, with_alpha: bool = False) -> list:
-        r"""The unrolled weights $w'$ (new tensors; the model is untouched):
-
-        w' = w - eta * (momentum * buf + dw L_trn(w, alpha) + w_weight_decay * w)
-
-        with `buf` the momentum buffer of `w_optim` for each weight (0 before its first step).
-        `with_alpha`: return `(w', dalpha L_trn(w, alpha))`, the alpha gradient from the same backward pass."""
-        weights, alphas = list(self.model.weights()), list(self.model.alphas()) if with_alpha else []
-        grads = _grads(self.model.loss(trn_lr, trn_hr), weights + alphas)
-        gw = grads[:len(weights)]
-        out = []
-        with torch.no_grad():
-            for w, g in zip(weights, gw):
-                buf = w_optim.state.get(w, {}).get('momentum_buffer', None)
-                d = g + self.w_weight_decay * w
-                if buf is not None: d = d + self.w_momentum * buf
-                out.append(w - eta * d)
-        return (out, grads[len(weights):]) if with_alpha else out
-
-    def first_order_grad(self, val_lr, val_hr):
-        "dalpha = dalpha L_val(w, alpha) at the current weights. Returns (val loss, [dalpha])."
-        loss = self.model.loss(val_lr, val_hr)
-        return loss.detach(), _grads(loss, list(self.model.alphas()))
-
-    def unrolled_grad(self, trn_lr, trn_hr, val_lr, val_hr, eta: float, w_optim):
-        r"""Second-order (DARTS) hypergradient. Returns (val loss at w', [dalpha]).
-
-        w'     = w - eta * (momentum * buf + dw L_trn(w, alpha) + wd * w)      (virtual step)
-        dalpha = dalpha L_val(w', alpha) - eta * hessian
-        hessian = (dalpha L_trn(w+, alpha) - dalpha L_trn(w-, alpha)) / (2 eps)
-        w+-    = w +- eps * dw',   dw' = dw' L_val(w', alpha),   eps = fd_r / ||dw'||  (DARTS: fd_r = 0.01)
-
-        With `fd='forward'`: hessian = (dalpha L_trn(w+, alpha) - dalpha L_trn(w, alpha)) / eps, the second term
-        taken from the virtual step's backward pass: 3 forward-backward passes instead of 4.
-        With `fd='exact'`: hessian = dalpha (dw L_trn(w, alpha) . dw') by double backward (`mixed_hvp_exact`), no radius."""
-        weights, alphas = list(self.model.weights()), list(self.model.alphas())
-        g0 = None
-        if self.fd == 'forward': unrolled, g0 = self.virtual_step(trn_lr, trn_hr, eta, w_optim, with_alpha=True)
-        else: unrolled = self.virtual_step(trn_lr, trn_hr, eta, w_optim)
-        saved = [w.detach().clone() for w in weights]
-        try:  # evaluate L_val at w' by swapping the weights in place (no copy of the model)
-            with torch.no_grad():
-                for w, u in zip(weights, unrolled): w.copy_(u)
-            loss = self.model.loss(val_lr, val_hr)
-            g = _grads(loss, alphas + weights)
-        finally:
-            with torch.no_grad():
-                for w, s in zip(weights, saved): w.copy_(s)
-        dalpha, dw = g[:len(alphas)], g[len(alphas):]
-        if self.fd == 'exact': hessian = mixed_hvp_exact(self.model, dw, trn_lr, trn_hr)
-        else: hessian = hessian_vector_product(self.model, dw, trn_lr, trn_hr, r=self.fd_r, g0=g0)
-        return loss.detach(), [da - eta * h for da, h in zip(dalpha, hessian)]
-
-    def hypergradient(self, trn_lr, trn_hr, val_lr, val_hr, eta: float, w_optim):
-        "The alpha gradient of the configured order: (val loss, [dalpha])."
-        if self.order == 'first': return self.first_order_grad(val_lr, val_hr)
-        return self.unrolled_grad(trn_lr, trn_hr, val_lr, val_hr, eta, w_optim)
-
-    def step(self, trn_lr, trn_hr, val_lr, val_hr, eta: float, w_optim, reg=None) -> torch.Tensor:
-        """One Adam step on the alphas with the hypergradient; returns the (detached) val loss.
-        `reg`: an extra alpha loss `reg(alphas) -> scalar` whose gradient is added to the hypergradient (beta-DARTS, 06b_remedies)."""
-        loss, grads = self.hypergradient(trn_lr, trn_hr, val_lr, val_hr, eta, w_optim)
-        if reg is not None:
-            alphas = list(self.model.alphas())
-            grads = [g + r for g, r in zip(grads, _grads(reg(alphas), alphas))]
-        for a, g in zip(self.model.alphas(), grads): a.grad = g
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        return loss
-
     def state_dict(self) -> dict: return self.optimizer.state_dict()
     def load_state_dict(self, sd: dict): self.optimizer.load_state_dict(sd)
+
+def _method(f):
+    "Attach `f`, named `_name`, to `Architect` as its method `name` (what fastcore's `@patch` does; fastcore is no runtime dependency)."
+    name = f.__name__[1:]
+    f.__name__, f.__qualname__ = name, f'Architect.{name}'
+    setattr(Architect, name, f)
+    return f
+
+# %% ../nbs/06_architect.ipynb #4a44a202
+@_method
+def _virtual_step(self, trn_lr, trn_hr, eta: float, w_optim, with_alpha: bool = False) -> list:
+    r"""The unrolled weights $w'$ (new tensors; the model is untouched):
+
+    w' = w - eta * (momentum * buf + dw L_trn(w, alpha) + w_weight_decay * w)
+
+    with `buf` the momentum buffer of `w_optim` for each weight (0 before its first step).
+    `with_alpha`: return `(w', dalpha L_trn(w, alpha))`, the alpha gradient from the same backward pass."""
+    weights, alphas = list(self.model.weights()), list(self.model.alphas()) if with_alpha else []
+    grads = _grads(self.model.loss(trn_lr, trn_hr), weights + alphas)
+    gw = grads[:len(weights)]
+    out = []
+    with torch.no_grad():
+        for w, g in zip(weights, gw):
+            buf = w_optim.state.get(w, {}).get('momentum_buffer', None)
+            d = g + self.w_weight_decay * w
+            if buf is not None: d = d + self.w_momentum * buf
+            out.append(w - eta * d)
+    return (out, grads[len(weights):]) if with_alpha else out
+
+# %% ../nbs/06_architect.ipynb #70c8397e
+@_method
+def _first_order_grad(self, val_lr, val_hr):
+    "dalpha = dalpha L_val(w, alpha) at the current weights. Returns (val loss, [dalpha])."
+    loss = self.model.loss(val_lr, val_hr)
+    return loss.detach(), _grads(loss, list(self.model.alphas()))
+
+# %% ../nbs/06_architect.ipynb #a6170529
+@_method
+def _unrolled_grad(self, trn_lr, trn_hr, val_lr, val_hr, eta: float, w_optim):
+    r"""Second-order (DARTS) hypergradient. Returns (val loss at w', [dalpha]).
+
+    w'     = w - eta * (momentum * buf + dw L_trn(w, alpha) + wd * w)      (virtual step)
+    dalpha = dalpha L_val(w', alpha) - eta * hessian
+    hessian = (dalpha L_trn(w+, alpha) - dalpha L_trn(w-, alpha)) / (2 eps)
+    w+-    = w +- eps * dw',   dw' = dw' L_val(w', alpha),   eps = fd_r / ||dw'||  (DARTS: fd_r = 0.01)
+
+    With `fd='forward'`: hessian = (dalpha L_trn(w+, alpha) - dalpha L_trn(w, alpha)) / eps, the second term
+    taken from the virtual step's backward pass: 3 forward-backward passes instead of 4.
+    With `fd='exact'`: hessian = dalpha (dw L_trn(w, alpha) . dw') by double backward (`mixed_hvp_exact`), no radius."""
+    weights, alphas = list(self.model.weights()), list(self.model.alphas())
+    g0 = None
+    if self.fd == 'forward': unrolled, g0 = self.virtual_step(trn_lr, trn_hr, eta, w_optim, with_alpha=True)
+    else: unrolled = self.virtual_step(trn_lr, trn_hr, eta, w_optim)
+    saved = [w.detach().clone() for w in weights]
+    try:  # evaluate L_val at w' by swapping the weights in place (no copy of the model)
+        with torch.no_grad():
+            for w, u in zip(weights, unrolled): w.copy_(u)
+        loss = self.model.loss(val_lr, val_hr)
+        g = _grads(loss, alphas + weights)
+    finally:
+        with torch.no_grad():
+            for w, s in zip(weights, saved): w.copy_(s)
+    dalpha, dw = g[:len(alphas)], g[len(alphas):]
+    if self.fd == 'exact': hessian = mixed_hvp_exact(self.model, dw, trn_lr, trn_hr)
+    else: hessian = hessian_vector_product(self.model, dw, trn_lr, trn_hr, r=self.fd_r, g0=g0)
+    return loss.detach(), [da - eta * h for da, h in zip(dalpha, hessian)]
+
+# %% ../nbs/06_architect.ipynb #e218793b
+@_method
+def _hypergradient(self, trn_lr, trn_hr, val_lr, val_hr, eta: float, w_optim):
+    "The alpha gradient of the configured order: (val loss, [dalpha])."
+    if self.order == 'first': return self.first_order_grad(val_lr, val_hr)
+    return self.unrolled_grad(trn_lr, trn_hr, val_lr, val_hr, eta, w_optim)
+
+# %% ../nbs/06_architect.ipynb #9a83a917
+@_method
+def _step(self, trn_lr, trn_hr, val_lr, val_hr, eta: float, w_optim, reg=None) -> torch.Tensor:
+    """One Adam step on the alphas with the hypergradient; returns the (detached) val loss.
+    `reg`: an extra alpha loss `reg(alphas) -> scalar` whose gradient is added to the hypergradient (beta-DARTS, 06b_remedies)."""
+    loss, grads = self.hypergradient(trn_lr, trn_hr, val_lr, val_hr, eta, w_optim)
+    if reg is not None:
+        alphas = list(self.model.alphas())
+        grads = [g + r for g, r in zip(grads, _grads(reg(alphas), alphas))]
+    for a, g in zip(self.model.alphas(), grads): a.grad = g
+    self.optimizer.step()
+    self.optimizer.zero_grad(set_to_none=True)
+    return loss
 
 # %% ../nbs/06_architect.ipynb #a78ccbac
 def alpha_hvp(model, vector, lr, hr) -> list:
