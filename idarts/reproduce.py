@@ -265,28 +265,12 @@ def code_commit(root=None) -> str | None:
         return c.stdout.strip() + ('-dirty' if st else '')
     except (OSError, subprocess.SubprocessError): return None
 
-# %% ../nbs/12_reproduce.ipynb #4441e065
-def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', nb_dir=None, executor=None,
-              quiet=False, jobs: int | None = None, group: str = 'paper', seeds: int | None = None,
-              progress_every: float = 60.) -> list[dict]:
-    "Run (or skip, when cached) every stage of `group` of `profile` under `root`; write `runs/<profile>/REPORT.md`. Returns the stage records."
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-    t_start = time.time()
-    root = Path(root).resolve()
-    nb_dir = Path(nb_dir or PAPER_NBS)
-    executor = executor or _execute
-    if profile not in ('smoke', 'cpu', 'paper'): raise IdartsError(f"unknown profile {profile!r}; choose smoke, cpu or paper")
-    allst = plan(profile, group, seeds)
-    known = {s.name for s in allst}
-    if stages:
-        bad = set(stages) - known
-        if bad: raise IdartsError(f"unknown stages {sorted(bad)}; valid: {', '.join(s.name for s in allst)}")
-    rec_dir = root/'runs'/profile/'stages'
-    nbo_dir = root/'runs'/profile/'notebooks'
-    rec_dir.mkdir(parents=True, exist_ok=True)
-    nbo_dir.mkdir(parents=True, exist_ok=True)
-    hashes, old, todo, commit = {}, {}, [], code_commit()
-    for st in allst:  # what must run: stale or forced stages, and everything downstream of them
+# %% ../nbs/12_reproduce.ipynb #3854dc42
+def _plan_todo(allst, stages, force, quiet, root, nb_dir, rec_dir) -> tuple[dict, dict, list]:
+    """What must run: stale or forced stages among `stages` (all when None), and everything downstream of them.
+    Returns (hash of each stage, its earlier record or None, the names to run in plan order); prints the stages that are up to date."""
+    hashes, old, todo = {}, {}, []
+    for st in allst:
         hashes[st.name] = h = stage_hash(st, hashes, nb_dir)
         rp = rec_dir/f'{st.name}.json'
         old[st.name] = load_json(rp) if rp.exists() else None
@@ -294,8 +278,15 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
         selected = not stages or st.name in stages
         if selected and (force or not done or any(d in todo for d in st.deps)): todo.append(st.name)
         elif selected and not quiet: print(f"[{st.name}] up to date ({old[st.name]['seconds']:.1f} s when run)")
-    jobs = max(1, jobs or min(2, os.cpu_count() or 1))
-    if executor is _execute: os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
+    return hashes, old, todo
+
+# %% ../nbs/12_reproduce.ipynb #ec72b3ff
+def _schedule(allst, todo, hashes, executor, nb_dir, nbo_dir, rec_dir, root, jobs, force=False, quiet=False,
+              progress_every: float = 60., commit=None) -> dict:
+    """Run the stages named in `todo` (in plan order), at most `jobs` at once, each after every stage it depends on;
+    a progress line per running stage every `progress_every` seconds. Each finished stage's record gets the `commit`
+    it ran at. Returns the new records by stage name; the first error is raised once the running stages have stopped."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
     by_name = {s.name: s for s in allst}
     new, running, error = {}, {}, None
     with ThreadPoolExecutor(jobs) as pool:
@@ -318,12 +309,44 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
                 save_json(new[n], rec_dir/f'{n}.json')   # the commit the stage ran at (provenance)
                 if not quiet: print(f"[{n}] done in {new[n]['seconds']:.1f} s", flush=True)
     if error is not None: raise error
+    return new
+
+# %% ../nbs/12_reproduce.ipynb #7903fb1c
+def _report(profile, root, allst, old, new, stages, group, jobs, t_start) -> list[dict]:
+    """The stage records in plan order (the new one, else the earlier one). For a whole group (no `stages`): write
+    `REPORT.md`, and for the cpu profile's paper groups ship the zoo's named cells and models (15_api)."""
     records = [new.get(s.name) or old[s.name] for s in allst if new.get(s.name) or old[s.name]]
     if not stages: write_report(profile, root, records, wall=time.time() - t_start, jobs=jobs, n_run=len(new), group=group)
     if profile == 'cpu' and group not in ('study', 'remedies') and not stages:
         from idarts.api import ship
-        ship(root, profile)  # the zoo's named cells and models (15_api)
+        ship(root, profile)
     return records
+
+# %% ../nbs/12_reproduce.ipynb #4441e065
+def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', nb_dir=None, executor=None,
+              quiet=False, jobs: int | None = None, group: str = 'paper', seeds: int | None = None,
+              progress_every: float = 60.) -> list[dict]:
+    "Run (or skip, when cached) every stage of `group` of `profile` under `root`; write `runs/<profile>/REPORT.md`. Returns the stage records."
+    t_start = time.time()
+    root = Path(root).resolve()
+    nb_dir = Path(nb_dir or PAPER_NBS)
+    executor = executor or _execute
+    if profile not in ('smoke', 'cpu', 'paper'): raise IdartsError(f"unknown profile {profile!r}; choose smoke, cpu or paper")
+    allst = plan(profile, group, seeds)
+    known = {s.name for s in allst}
+    if stages:
+        bad = set(stages) - known
+        if bad: raise IdartsError(f"unknown stages {sorted(bad)}; valid: {', '.join(s.name for s in allst)}")
+    rec_dir = root/'runs'/profile/'stages'
+    nbo_dir = root/'runs'/profile/'notebooks'
+    rec_dir.mkdir(parents=True, exist_ok=True)
+    nbo_dir.mkdir(parents=True, exist_ok=True)
+    commit = code_commit()
+    hashes, old, todo = _plan_todo(allst, stages, force, quiet, root, nb_dir, rec_dir)
+    jobs = max(1, jobs or min(2, os.cpu_count() or 1))
+    if executor is _execute: os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
+    new = _schedule(allst, todo, hashes, executor, nb_dir, nbo_dir, rec_dir, root, jobs, force, quiet, progress_every, commit)
+    return _report(profile, root, allst, old, new, stages, group, jobs, t_start)
 
 # %% ../nbs/12_reproduce.ipynb #d671f848
 def start_or_resume(out, cfg) -> bool:
