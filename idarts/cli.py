@@ -282,15 +282,9 @@ def _run_flags(p, profile_default='cpu'):
     p.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
     _device_flag(p, 'compute')
 
-# %% ../nbs/17_cli.ipynb #17ceac12
-def build_parser() -> argparse.ArgumentParser:
-    "The `idarts` argument parser (built on demand, never at import; building it imports no torch)."
-    ap = _Parser(prog='idarts', description='Improved DARTS for single image super-resolution.', formatter_class=_Fmt,
-                 epilog='example:\n  idarts upscale photo.png --model improved-cpu --out sr/\n\n'
-                        'Python: import idarts; idarts.upscale(image, idarts.load("improved-cpu"))')
-    ap.add_argument('--version', action='version', version=f'idarts {__version__}')
-    sub = ap.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
-
+# %% ../nbs/17_cli.ipynb #453f2d2d
+def _data_parser(sub):
+    "`idarts data`."
     d = _sub(sub, 'data', 'list, download and prepare data sets', 'idarts data list')
     dsub = d.add_subparsers(dest='data_cmd', required=True, metavar='ACTION')
     root_help = 'data root (default: $IDARTS_DATA or ./data)'
@@ -307,7 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument('--out', required=True, metavar='DIR', help='folder for the LR images')
     q.add_argument('--root', help=root_help)
     q.add_argument('--overwrite', action='store_true', help='replace LR images already in --out')
+    return d
 
+# %% ../nbs/17_cli.ipynb #4e6ddc6f
+def _info_parser(sub):
+    "`idarts info`."
     i = _sub(sub, 'info', 'parameters and multiply-accumulates of a network', 'idarts info --genotype improved-cpu --cells 20 --channels 256')
     i.add_argument('--model', choices=('edsr', 'edsr-baseline'), help='an EDSR reference network instead of a cell')
     i.add_argument('--genotype', metavar='NAME_OR_FILE', help='a named cell (idarts genotypes) or a genotype.json')
@@ -315,16 +313,27 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument('--channels', type=_count(1), default=256, help='channels C')
     i.add_argument('--scale', type=int, default=4, choices=SCALES, help='upscaling factor')
     i.add_argument('--input', type=_count(1), default=192, help='input side in pixels')
+    return i
 
-    _sub(sub, 'genotypes', 'list the named cells that ship with idarts, with their skip counts', 'idarts genotypes')
+# %% ../nbs/17_cli.ipynb #be3256b6
+def _genotypes_parser(sub):
+    "`idarts genotypes`."
+    return _sub(sub, 'genotypes', 'list the named cells that ship with idarts, with their skip counts', 'idarts genotypes')
 
+# %% ../nbs/17_cli.ipynb #e10472ec
+def _search_parser(sub):
+    "`idarts search`."
     s = _sub(sub, 'search', 'differentiable architecture search', 'idarts search --space improved --profile cpu --seed 0 --out runs/search/improved-s0')
     s.add_argument('--space', choices=SPACE_NAMES, metavar='SPACE', help=f"search space: {', '.join(SPACE_NAMES)} (default: improved)")
     s.add_argument('--order', choices=('first', 'second', 'second-forward', 'second-exact'),
                    help='DARTS approximation of the architecture gradient; second-forward: one-sided Hessian-vector product; '
                         'second-exact: the product by double backward (default: first)')
     _run_flags(s)
+    return s
 
+# %% ../nbs/17_cli.ipynb #ab762034
+def _train_parser(sub):
+    "`idarts train`."
     t = _sub(sub, 'train', 'train an SR network from a genotype (or EDSR)', 'idarts train --genotype improved-cpu-s0 --profile cpu --out runs/train/improved-s0')
     t.add_argument('--genotype', metavar='NAME_OR_FILE', help='a named cell (idarts genotypes), a genotype.json or a search run directory')
     t.add_argument('--arch', choices=('darts', 'edsr', 'edsr-baseline'), help='a searched cell (darts) or an EDSR reference (default: darts)')
@@ -332,7 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument('--channels', type=_count(1), help='channels C (default: the profile\'s)')
     t.add_argument('--amp', choices=('bf16',), help='bfloat16 autocast (CUDA and CPU)')
     _run_flags(t)
+    return t
 
+# %% ../nbs/17_cli.ipynb #aa0f3dbb
+def _train_worker_parser(sub):
+    "`idarts train-worker`."
     w = _sub(sub, 'train-worker', 'one training process from a config file (what torchrun starts)',
              'idarts train-worker --config runs/train/improved/config.json --out runs/train/improved --resume',
              'One training process from a config file: what `torchrun ... -m idarts train-worker` runs in each process.')
@@ -341,7 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument('--resume', action='store_true', help='continue the run in --out from its checkpoint')
     w.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
     w.add_argument('--overwrite', action='store_true', help='move an earlier run in --out aside (to <out>.old-<time>) first')
+    return w
 
+# %% ../nbs/17_cli.ipynb #4ec91381
+def _eval_parser(sub):
+    "`idarts eval`."
     e = _sub(sub, 'eval', 'PSNR/SSIM on benchmark sets with the standard protocol', 'idarts eval --model improved-cpu --sets Set5,Set14 --scales 4')
     e.add_argument('--model', required=True, metavar='MODEL', help=_model_help('bicubic, '))
     e.add_argument('--sets', type=_sets, default='Set5,Set14,B100,Urban100', help=f"comma-separated, from {', '.join(BENCHMARKS)}")
@@ -353,7 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument('--amp', choices=('bf16',), help='run the network under bfloat16 autocast (default: float32)')
     e.add_argument('--overwrite', action='store_true', help='replace existing CSV files')
     _device_flag(e)
+    return e
 
+# %% ../nbs/17_cli.ipynb #0168d739
+def _upscale_parser(sub):
+    "`idarts upscale`."
     u = _sub(sub, 'upscale', 'upscale your own images', 'idarts upscale photo.png scans/ --model improved-cpu --out sr/')
     u.add_argument('inputs', nargs='+', metavar='IMAGE', help='image files or folders of images')
     u.add_argument('--model', required=True, metavar='MODEL', help=_model_help('bicubic, '))
@@ -365,14 +386,22 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument('--overwrite', action='store_true', help='replace existing outputs (never an input)')
     u.add_argument('--fail-fast', action='store_true', help='stop at the first bad image (default: keep going, list every bad image at the end)')
     _device_flag(u)
+    return u
 
+# %% ../nbs/17_cli.ipynb #7c41aa0c
+def _export_parser(sub):
+    "`idarts export`."
     x = _sub(sub, 'export', 'write a trained network that runs without idarts (dynamic height and width)',
              'idarts export improved-cpu --format onnx --out improved-cpu.onnx')
     x.add_argument('model', metavar='MODEL', help=_model_help(''))
     x.add_argument('--format', choices=EXPORT_FORMATS, help='pt2 (torch.export), onnx or safetensors (default: from the suffix of --out)')
     x.add_argument('--out', required=True, metavar='FILE', help='the file to write (never replaced without --force)')
     x.add_argument('--force', action='store_true', help='replace an existing --out file')
+    return x
 
+# %% ../nbs/17_cli.ipynb #0a5e31f9
+def _reproduce_parser(sub):
+    "`idarts reproduce`."
     r = _sub(sub, 'reproduce', 'regenerate every figure and table of a profile', 'idarts reproduce --profile cpu --jobs 2')
     r.add_argument('--profile', default='cpu', choices=PROFILES, help='smoke (minutes), cpu (hours on a laptop) or paper (GPU days)')
     r.add_argument('--force', action='store_true', help='rerun stages that are up to date')
@@ -381,7 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--group', default='paper', choices=GROUPS, help="'paper' (make reproduce), 'study' (make study), 'long' (make study-long), 'remedies' (make remedies) or 'all'")
     r.add_argument('--seeds', type=_count(1), help='search and training seeds per space (default: smoke 2, cpu 3, paper 1)')
     r.add_argument('--root', default='.', help='the folder that receives runs/, figures/ and tables/')
+    return r
 
+# %% ../nbs/17_cli.ipynb #64f262ec
+def _dryrun_parser(sub):
+    "`idarts dryrun`."
     d = _sub(sub, 'dryrun', "every stage of a profile at full size for a few steps: memory, s/step, projected GPU time",
              'idarts dryrun --profile paper --out tables/paper')
     d.add_argument('--profile', default='paper', choices=PROFILES, help='the profile whose sizes are run (default: paper)')
@@ -392,6 +425,27 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument('--step-tflop', type=float, default=2.0, help='largest FLOPs of a measured step (above: a smaller batch, scaled)')
     for hidden in ('--max-batch', '--stage-json', '--record'):   # one isolated stage (what `dryrun._run_isolated` starts)
         d.add_argument(hidden, type=int if hidden == '--max-batch' else str, help=argparse.SUPPRESS)
+    return d
+
+# %% ../nbs/17_cli.ipynb #17ceac12
+def build_parser() -> argparse.ArgumentParser:
+    "The `idarts` argument parser (built on demand, never at import; building it imports no torch)."
+    ap = _Parser(prog='idarts', description='Improved DARTS for single image super-resolution.', formatter_class=_Fmt,
+                 epilog='example:\n  idarts upscale photo.png --model improved-cpu --out sr/\n\n'
+                        'Python: import idarts; idarts.upscale(image, idarts.load("improved-cpu"))')
+    ap.add_argument('--version', action='version', version=f'idarts {__version__}')
+    sub = ap.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
+    _data_parser(sub)
+    _info_parser(sub)
+    _genotypes_parser(sub)
+    _search_parser(sub)
+    _train_parser(sub)
+    _train_worker_parser(sub)
+    _eval_parser(sub)
+    _upscale_parser(sub)
+    _export_parser(sub)
+    _reproduce_parser(sub)
+    _dryrun_parser(sub)
     return ap
 
 # %% ../nbs/17_cli.ipynb #7831740d
