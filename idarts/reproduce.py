@@ -12,7 +12,8 @@ from .core import IdartsError, atomic_write_bytes, to_markdown, config_hash, env
 # %% auto #0
 __all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'MAIN_SEEDS', 'RETRAINS', 'RETRAIN_SEED', 'LONG', 'LONG_VARIANTS', 'METHODS',
            'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'OUTPUT_DIRS', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash',
-           'stage_progress', 'code_commit', 'reproduce', 'start_or_resume', 'write_report']
+           'stage_progress', 'output_digests', 'outputs_intact', 'code_commit', 'reproduce', 'start_or_resume',
+           'write_report']
 
 # %% ../nbs/12_reproduce.ipynb #bb263851
 PAPER_NBS = Path(__file__).resolve().parent.parent/'nbs'/'paper' if '__file__' in globals() else Path('paper').resolve()
@@ -230,6 +231,19 @@ def _redo_aside(name: str, out: Path) -> Path | None:
         raise IdartsError(f"stage {name}: {out} is in use by another idarts run ({_holder(out/LOCK_NAME)}); FORCE=1 never "
                           f"touches a run in progress: wait for it to finish (or stop it), then rerun") from None
 
+# %% ../nbs/12_reproduce.ipynb #ecc85d7d
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+def output_digests(root, outputs) -> dict:
+    "The sha256 (16 hex digits) of each output that is a file (folders are not hashed)."
+    return {o: _digest(Path(root)/o) for o in outputs if (Path(root)/o).is_file()}
+
+def outputs_intact(root, outputs, digests: dict | None) -> bool:
+    "Every output exists and, where the record kept a digest (records of older versions did not), is unchanged."
+    return all((Path(root)/o).exists() for o in outputs) and all(
+        (Path(root)/o).is_file() and _digest(Path(root)/o) == h for o, h in (digests or {}).items())
+
 # %% ../nbs/12_reproduce.ipynb #971732c9
 def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False) -> dict:
     t0 = time.time()
@@ -246,7 +260,7 @@ def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False) -> di
     missing = [o for o in st.outputs if not (root/o).exists()]
     if missing: raise IdartsError(f"stage {st.name} ran but did not write {missing}; see {nb_out}")
     rec = dict(stage=st.name, notebook=st.notebook, hash=h, params=st.params, seconds=round(time.time() - t0, 2),
-               outputs=list(st.outputs), finished=time.strftime('%Y-%m-%dT%H:%M:%S'))
+               outputs=list(st.outputs), output_sha=output_digests(root, st.outputs), finished=time.strftime('%Y-%m-%dT%H:%M:%S'))
     save_json(rec, rec_dir/f'{st.name}.json')
     return rec
 
@@ -274,7 +288,7 @@ def _plan_todo(allst, stages, force, quiet, root, nb_dir, rec_dir) -> tuple[dict
         hashes[st.name] = h = stage_hash(st, hashes, nb_dir)
         rp = rec_dir/f'{st.name}.json'
         old[st.name] = load_json(rp) if rp.exists() else None
-        done = old[st.name] is not None and old[st.name].get('hash') == h and all((root/o).exists() for o in st.outputs)
+        done = old[st.name] is not None and old[st.name].get('hash') == h and outputs_intact(root, st.outputs, old[st.name].get('output_sha'))
         selected = not stages or st.name in stages
         if selected and (force or not done or any(d in todo for d in st.deps)): todo.append(st.name)
         elif selected and not quiet: print(f"[{st.name}] up to date ({old[st.name]['seconds']:.1f} s when run)")
