@@ -14,7 +14,7 @@ from ._version import __version__
 # torch is imported inside the functions that need it: `idarts --help`, idarts.stats and the config layer stay torch-free
 
 # %% auto #0
-__all__ = ['IdartsError', 'set_seed', 'get_device', 'rng_state', 'set_rng_state', 'config_dict', 'upgrade_config',
+__all__ = ['RESULT_DIRS', 'IdartsError', 'set_seed', 'get_device', 'rng_state', 'set_rng_state', 'config_dict', 'upgrade_config',
            'config_from_dict', 'make_config', 'config_hash', 'current_umask', 'atomic_file', 'atomic_write_bytes',
            'save_json', 'write_csv', 'read_csv', 'to_markdown', 'load_json', 'save_checkpoint', 'load_checkpoint',
            'JsonlLogger', 'read_jsonl', 'read_log', 'git_commit', 'hardware', 'env_info', 'prepare_run_dir']
@@ -285,15 +285,20 @@ def read_log(log) -> list:
     return read_jsonl(p)
 
 # %% ../nbs/00_core.ipynb #2e0f3d75
-def git_commit(path='.') -> str | None:
-    "The git commit of the idarts checkout (with `-dirty` when it has changes), or None."
+RESULT_DIRS = ('tables', 'figures', 'idarts/zoo/models')   # what a reproduction rewrites: results, not code
+
+def git_commit(root=None) -> str | None:
+    """The git commit of the checkout at `root` (default: this package's), with `-dirty` when a tracked file
+    outside `RESULT_DIRS` differs from it (a run rewrites those, so counting them would mark every regenerated
+    result dirty); None outside git."""
+    root = Path(root) if root else Path(__file__).resolve().parent.parent if '__file__' in globals() else Path('..').resolve()
     try:
-        root = Path(__file__).resolve().parent.parent if '__file__' in globals() else Path(path)
-        c = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True, text=True, timeout=5)
+        c = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True, text=True, timeout=10)
         if c.returncode: return None
-        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=root, capture_output=True, text=True, timeout=5).stdout.strip()
-        return c.stdout.strip() + ('-dirty' if dirty else '')
-    except Exception: return None
+        st = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', '.', *[f':!{d}' for d in RESULT_DIRS]],
+                            cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+        return c.stdout.strip() + ('-dirty' if st else '')
+    except (OSError, subprocess.SubprocessError): return None
 
 # %% ../nbs/00_core.ipynb #7de5124c
 def hardware() -> str:

@@ -7,13 +7,12 @@ from __future__ import annotations
 import hashlib, json, os, re, shutil, sys, time
 from dataclasses import dataclass
 from pathlib import Path
-from .core import IdartsError, atomic_write_bytes, to_markdown, config_hash, env_info, load_json, read_jsonl, save_json
+from .core import IdartsError, atomic_write_bytes, git_commit, to_markdown, config_hash, env_info, load_json, read_jsonl, save_json
 
 # %% auto #0
 __all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'MAIN_SEEDS', 'RETRAINS', 'RETRAIN_SEED', 'LONG', 'LONG_VARIANTS', 'METHODS',
-           'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'OUTPUT_DIRS', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash',
-           'stage_progress', 'output_digests', 'outputs_intact', 'code_commit', 'reproduce', 'start_or_resume',
-           'write_report']
+           'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash',
+           'stage_progress', 'output_digests', 'outputs_intact', 'reproduce', 'start_or_resume', 'write_report']
 
 # %% ../nbs/12_reproduce.ipynb #bb263851
 PAPER_NBS = Path(__file__).resolve().parent.parent/'nbs'/'paper' if '__file__' in globals() else Path('paper').resolve()
@@ -264,21 +263,6 @@ def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False) -> di
     save_json(rec, rec_dir/f'{st.name}.json')
     return rec
 
-# %% ../nbs/12_reproduce.ipynb #cfb06752
-OUTPUT_DIRS = ('tables', 'figures')
-
-def code_commit(root=None) -> str | None:
-    "The git commit of the checkout at `root` (default: this package's), `-dirty` when code outside `OUTPUT_DIRS` differs; None outside git."
-    import subprocess
-    root = Path(root) if root else Path(__file__).resolve().parent.parent if '__file__' in globals() else Path('..').resolve()
-    try:
-        c = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True, text=True, timeout=10)
-        if c.returncode: return None
-        st = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', '.', *[f':!{d}' for d in OUTPUT_DIRS]],
-                            cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
-        return c.stdout.strip() + ('-dirty' if st else '')
-    except (OSError, subprocess.SubprocessError): return None
-
 # %% ../nbs/12_reproduce.ipynb #3854dc42
 def _plan_todo(allst, stages, force, quiet, root, nb_dir, rec_dir) -> tuple[dict, dict, list]:
     """What must run: stale or forced stages among `stages` (all when None), and everything downstream of them.
@@ -355,7 +339,7 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
     nbo_dir = root/'runs'/profile/'notebooks'
     rec_dir.mkdir(parents=True, exist_ok=True)
     nbo_dir.mkdir(parents=True, exist_ok=True)
-    commit = code_commit()
+    commit = git_commit()
     hashes, old, todo = _plan_todo(allst, stages, force, quiet, root, nb_dir, rec_dir)
     jobs = max(1, jobs or min(2, os.cpu_count() or 1))
     if executor is _execute: os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
