@@ -14,7 +14,7 @@ from .core import IdartsError
 from .data import PatchDataset
 
 # %% auto #0
-__all__ = ['Key', 'KeyedPatches', 'pass_keys', 'PassSchedule', 'StepSchedule', 'KeyBatches', 'PatchStream']
+__all__ = ['Key', 'KeyedPatches', 'pass_keys', 'PassSchedule', 'StepSchedule', 'shard', 'KeyBatches', 'PatchStream']
 
 # %% ../nbs/01b_stream.ipynb #98fa9c7e
 class Key(NamedTuple):
@@ -94,18 +94,26 @@ class StepSchedule:
     def state(self, g: int) -> dict: return dict(batch=g)
     def batch_of(self, state: dict) -> int: return int(state['batch'])
 
+# %% ../nbs/01b_stream.ipynb #fb89423f
+def shard(batch: int, world: int, rank: int) -> tuple[int, int]:
+    "`(lo, hi)`: rank `rank`'s slice of a global batch of `batch` over `world` ranks (the first `batch % world` get one more)."
+    if batch < world:
+        raise IdartsError(f"the global batch {batch} does not split over {world} processes: each needs a sample; use a batch of at least {world}")
+    per, extra = divmod(batch, world)
+    lo = rank * per + min(rank, extra)
+    return lo, lo + per + (rank < extra)
+
 # %% ../nbs/01b_stream.ipynb #fe51a8af
 class KeyBatches(torch.utils.data.Sampler):
     "This rank's sample numbers of global batches `start .. stop-1` (forever when `stop` is None), each split over `world` ranks."
     def __init__(self, schedule, start: int = 0, stop: int | None = None, rank: int = 0, world: int = 1):
-        if schedule.batch % world:
-            raise IdartsError(f"the global batch {schedule.batch} does not split over {world} processes; use a multiple of {world}")
+        shard(schedule.batch, world, rank)   # refuses a batch smaller than the number of ranks
         self.schedule, self.start, self.stop, self.rank, self.world = schedule, start, stop, rank, world
     def __iter__(self):
-        per = self.schedule.batch // self.world
+        lo, hi = shard(self.schedule.batch, self.world, self.rank)
         g = self.start
         while self.stop is None or g < self.stop:
-            yield self.schedule.indices(g)[self.rank * per:(self.rank + 1) * per]
+            yield self.schedule.indices(g)[lo:hi]
             g += 1
 
 # %% ../nbs/01b_stream.ipynb #d14e276b

@@ -23,13 +23,13 @@ from .core import (IdartsError, JsonlLogger, config_dict, upgrade_config, get_de
 from .rundir import SEED, Bool, Choice, Float, Int, RunDir, Str, Tuple, check_finite, config_diff, validate_config
 from .genotype import Genotype
 from .data import PatchDataset, load_image, make_lr, resolve_images
-from .stream import KeyedPatches, PatchStream, StepSchedule
+from .stream import KeyedPatches, PatchStream, StepSchedule, shard
 from .score import score
 from .sr_net import build_model, count_params, describe_spec, load_model, model_spec   # load_model: re-exported
 
 # %% auto #0
 __all__ = ['LOSSES', 'ARCHS', 'TRAIN_RULES', 'TrainConfig', 'check_config', 'config_spec', 'train_dataset', 'load_val',
-           'validate', 'DistBatchNorm2d', 'sync_batchnorm', 'check_resume', 'train', 'plot_training']
+           'validate', 'DistBatchNorm2d', 'sync_batchnorm', 'shard_weight', 'check_resume', 'train', 'plot_training']
 
 # %% ../nbs/09_train.ipynb #6bed94f6
 @dataclass
@@ -203,6 +203,12 @@ def sync_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
         else: sync_batchnorm(ch, device)
     return model
 
+# %% ../nbs/09_train.ipynb #a37a6b4c
+def shard_weight(batch: int, world: int, rank: int) -> float:
+    "The factor on rank `rank`'s mean loss that makes DDP's gradient average the one-process gradient of the mean loss over `batch`."
+    lo, hi = shard(batch, world, rank)
+    return (hi - lo) * world / batch
+
 # %% ../nbs/09_train.ipynb #9eccfe52
 _FREE = ('epochs', 'num_workers', 'device', 'val_every', 'profile', 'genotype')
 
@@ -242,8 +248,7 @@ def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True, ov
 def _train_setup(cfg, out, resume, rank, world, device) -> SimpleNamespace:
     "Model, optimiser, schedule, data and logger of a new run, or restored from `out/checkpoint.pt`."
     ck_path = out / 'checkpoint.pt'
-    if cfg.batch % world:
-        raise IdartsError(f"the global batch {cfg.batch} does not split over {world} processes; use a multiple of {world}")
+    loss_weight = shard_weight(cfg.batch, world, rank)   # refuses a batch smaller than the number of processes
     set_seed(cfg.seed)
     if device.type == 'cuda': torch.backends.cudnn.benchmark = True   # fixed patch shapes: let cuDNN pick kernels
     spec = config_spec(cfg)
@@ -279,7 +284,7 @@ def _train_setup(cfg, out, resume, rank, world, device) -> SimpleNamespace:
                           persistent_workers=cfg.num_workers > 0).open()
     return SimpleNamespace(cfg=cfg, out=out, ck_path=ck_path, rank=rank, world=world, device=device, spec=spec, model=model,
                            net=net, opt=opt, sched=sched, val=val, logger=logger, mf=mf, start=start, batches=batches,
-                           loss_fn=LOSSES[cfg.loss])
+                           loss_fn=LOSSES[cfg.loss], loss_weight=loss_weight)
 
 # %% ../nbs/09_train.ipynb #cc452c9b
 _NAN_FIX = "start a new run with a lower lr or a grad_clip"
@@ -300,9 +305,10 @@ def _train_epoch(st, epoch: int, bar, last_good: int | None) -> dict:
             sr = st.net(lr_b)
         loss = st.loss_fn(sr.float(), hr_b)
         st.opt.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss if st.loss_weight == 1 else loss * st.loss_weight).backward()   # uneven shares: see `shard_weight`
         lv = loss.detach().clone()
         if st.world > 1:
+            if st.loss_weight != 1: lv *= st.loss_weight
             dist.all_reduce(lv)
             lv /= st.world
         lv = float(lv)

@@ -76,8 +76,38 @@ def test_ddp_two_processes_match_one(tmp_path, genotype):
     for ra, rb in zip(la, lb): assert abs(ra['loss'] - rb['loss']) < 1e-5   # the logged loss is the global batch's
 
 
-def test_odd_batch_over_two_processes_is_a_clear_error(tmp_path):
-    cfg, c = _config(tmp_path, batch=3)
+def _adam_moments(run):
+    "Adam's first and second moments in `run`'s checkpoint, by parameter: after one step, 0.1 g and 0.001 g^2 (g the gradient)."
+    st = load_checkpoint(Path(run)/'checkpoint.pt')['optimizer']['state']
+    return [(st[i]['exp_avg'], st[i]['exp_avg_sq']) for i in sorted(st)]
+
+
+def test_uneven_shards_three_processes_match_one(tmp_path):
+    """The paper's batch 16 on 3 processes (shares 6, 5, 5, losses weighted by `shard_weight`) takes the one-process
+    step: the same gradient (Adam's moments after one step) and the same weights, up to float rounding."""
+    cfg, c = _config(tmp_path, epochs=1, iters_per_epoch=1, batch=16, n_val=1)
+    one = subprocess.Popen(_train_cmd(c, tmp_path/'one'), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    three = subprocess.Popen(_train_cmd(c, tmp_path/'three', nproc=3), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _finish(one); _finish(three)
+    a, b = _weights(tmp_path/'one'), _weights(tmp_path/'three')
+    set_seed(cfg.seed); init = T.build_model(T.config_spec(cfg)).state_dict()
+    moved = max((a[k] - init[k]).abs().max().item() for k in a if a[k].is_floating_point())
+    diff = max((a[k] - b[k]).abs().max().item() for k in a if a[k].is_floating_point())
+    ma, mb = _adam_moments(tmp_path/'one'), _adam_moments(tmp_path/'three')
+    g_scale = max(m.abs().max().item() for m, _ in ma)
+    g_diff = max((m - n).abs().max().item() for (m, _), (n, _) in zip(ma, mb))
+    print(f"uneven shards 6,5,5 vs one process, one step: max |weight diff| {diff:.3g} (step size {moved:.3g}); "
+          f"max |gradient diff| {g_diff / 0.1:.3g} (max |gradient| {g_scale / 0.1:.3g})")
+    assert moved > 1e-4, moved
+    # rounding: ~3e-5 of the largest gradient; plain DDP averaging of the 6,5,5 shares (no `shard_weight`): ~3e-2 (tried)
+    assert g_diff < 3e-4 * g_scale, (g_diff, g_scale)
+    assert diff < 1e-4, diff                 # plain averaging: 2e-3 (Adam's first step flips signs of small gradients)
+    la, lb = read_jsonl(tmp_path/'one'/'log.jsonl'), read_jsonl(tmp_path/'three'/'log.jsonl')
+    assert abs(la[0]['loss'] - lb[0]['loss']) < 1e-6            # the logged loss is the global batch's mean
+
+
+def test_batch_smaller_than_processes_is_a_clear_error(tmp_path):
+    cfg, c = _config(tmp_path, batch=1)
     r = subprocess.run(_train_cmd(c, tmp_path/'odd', nproc=2), env=_env(), capture_output=True, text=True, timeout=240)
     assert r.returncode != 0 and 'does not split over 2 processes' in r.stderr
 
