@@ -11,8 +11,9 @@ from .core import IdartsError, atomic_write_bytes, git_commit, to_markdown, conf
 
 # %% auto #0
 __all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'MAIN_SEEDS', 'RETRAINS', 'RETRAIN_SEED', 'LONG', 'LONG_VARIANTS', 'METHODS',
-           'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash',
-           'stage_progress', 'output_digests', 'outputs_intact', 'reproduce', 'start_or_resume', 'write_report']
+           'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'GPUS_PER_TRAIN', 'EVAL_SETS', 'Stage', 'plan',
+           'stage_hash', 'stage_progress', 'stage_need', 'visible_gpus', 'assign', 'stage_env', 'simulate',
+           'output_digests', 'outputs_intact', 'reproduce', 'start_or_resume', 'write_report']
 
 # %% ../nbs/12_reproduce.ipynb #bb263851
 PAPER_NBS = Path(__file__).resolve().parent.parent/'nbs'/'paper' if '__file__' in globals() else Path('paper').resolve()
@@ -186,14 +187,16 @@ def stage_hash(stage: Stage, dep_hashes: dict, nb_dir=None) -> str:
     return config_hash(dict(params=stage.params, notebook=_nb_source_hash(nb), deps={d: dep_hashes.get(d) for d in stage.deps}))
 
 # %% ../nbs/12_reproduce.ipynb #7daea81e
-def _execute(nb_in, nb_out, params, cwd):
+def _execute(nb_in, nb_out, params, cwd, env: dict | None = None):
     """Execute `nb_in` into `nb_out` with papermill in a child process whose working directory is `cwd` (a
-    process-wide `chdir` would race between stages running side by side); its console output goes to `<nb_out>.log`."""
+    process-wide `chdir` would race between stages running side by side); its console output goes to `<nb_out>.log`.
+    `env`: variables the child gets on top of ours (its GPUs: `stage_env`)."""
     import subprocess
     log = Path(nb_out).with_suffix('.log')
     cmd = [sys.executable, '-m', 'papermill', str(nb_in), str(nb_out), '--cwd', str(cwd), '--no-progress-bar',
            '--kernel', 'python3', '-y', json.dumps(params)]
-    with open(log, 'w') as f: rc = subprocess.run(cmd, cwd=str(cwd), stdout=f, stderr=subprocess.STDOUT).returncode
+    with open(log, 'w') as f: rc = subprocess.run(cmd, cwd=str(cwd), stdout=f, stderr=subprocess.STDOUT,
+                                                 env={**os.environ, **env} if env else None).returncode
     if rc:
         lines = [l for l in log.read_text(errors='replace').splitlines() if l.strip()]
         exc = re.compile(r'^[A-Za-z_][\w.]*(Error|Exception|NotFound|Interrupt|Exit)\b')  # the exception's own line
@@ -230,6 +233,79 @@ def _redo_aside(name: str, out: Path) -> Path | None:
         raise IdartsError(f"stage {name}: {out} is in use by another idarts run ({_holder(out/LOCK_NAME)}); FORCE=1 never "
                           f"touches a run in progress: wait for it to finish (or stop it), then rerun") from None
 
+# %% ../nbs/12_reproduce.ipynb #91a0bc6e
+GPUS_PER_TRAIN = dict(smoke=1, cpu=1, paper=3)   # devices (processes) of a training stage by default: the paper trained on 3 GPUs
+
+def stage_need(st: Stage, gpus_per_train: int = 1, n_devices: int | None = None) -> int:
+    "How many devices `st` takes: a training stage `gpus_per_train` (at most `n_devices`, the machine's), any other stage one."
+    k = gpus_per_train if st.notebook == 'train.ipynb' else 1
+    return max(1, min(k, n_devices or k))
+
+# %% ../nbs/12_reproduce.ipynb #dceed3d2
+def visible_gpus() -> list[str]:
+    "The GPUs this process may use, named as `CUDA_VISIBLE_DEVICES` names them (that list, else `0 .. n-1`); [] without CUDA."
+    import torch
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    v = os.environ.get('CUDA_VISIBLE_DEVICES')
+    names = [d.strip() for d in v.split(',') if d.strip()] if v is not None else [str(i) for i in range(n)]
+    return names[:n]
+
+# %% ../nbs/12_reproduce.ipynb #9f7bbda5
+def assign(ready: list, free: list, limit: int | None = None) -> list[tuple]:
+    """Place the `ready` stages (`[(name, need), ...]`, in plan order) on the `free` devices (in order): `[(name, devices)]`.
+    Each in turn gets the first `need` free devices when there are that many, else waits (later ones may start);
+    at most `limit` stages start."""
+    free, out = list(free), []
+    for name, need in ready:
+        if limit is not None and len(out) >= limit: break
+        if need <= len(free):
+            out.append((name, tuple(free[:need])))
+            del free[:need]
+    return out
+
+# %% ../nbs/12_reproduce.ipynb #5a326de7
+def stage_env(devices=(), nproc: int = 1) -> dict:
+    "Variables for a stage's child process: `CUDA_VISIBLE_DEVICES` = its GPUs (when it has any), `IDARTS_TRAIN_PROCS` when `nproc > 1`."
+    from idarts.train import TRAIN_PROCS_ENV
+    env = dict(CUDA_VISIBLE_DEVICES=','.join(map(str, devices))) if devices else {}
+    if nproc > 1: env[TRAIN_PROCS_ENV] = str(nproc)
+    return env
+
+def _placed(env) -> dict:
+    "The record's fields on where a stage ran (none for a plain CPU stage)."
+    env = env or {}
+    d = dict(devices=env['CUDA_VISIBLE_DEVICES'].split(',')) if 'CUDA_VISIBLE_DEVICES' in env else {}
+    return d | (dict(nproc=int(env['IDARTS_TRAIN_PROCS'])) if 'IDARTS_TRAIN_PROCS' in env else {})
+
+def _where(env) -> str:
+    "Where a stage runs, for its progress line ('' for a plain CPU stage)."
+    p = _placed(env)
+    on = f" on GPU{'s' if len(p.get('devices', ())) > 1 else ''} {','.join(p['devices'])}" if 'devices' in p else ''
+    return on + (f" (torchrun, {p['nproc']} processes)" if 'nproc' in p else '')
+
+# %% ../nbs/12_reproduce.ipynb #25f37ce3
+def simulate(stages: list[Stage], hours: dict, devices: list, gpus_per_train: int = 1, jobs: int | None = None) -> list[dict]:
+    """The schedule of `stages` (all to run, in plan order) on `devices` if stage `s` took `hours[s.name]` (a training on `k` devices
+    `hours / k`), placed as `reproduce` places them (`assign`): `[dict(stage, devices, start, end)]` in order of start."""
+    by, todo, t, out = {s.name: s for s in stages}, [s.name for s in stages], 0., []
+    need = {n: stage_need(s, gpus_per_train, len(devices)) for n, s in by.items()}
+    free, running = list(devices), []   # running: (end, name, devices)
+    while todo or running:
+        busy = {n for _, n, _ in running}
+        ready = [(n, need[n]) for n in todo if all(d not in todo and d not in busy for d in by[n].deps)]
+        for n, got in assign(ready, free, None if jobs is None else jobs - len(running)):
+            todo.remove(n)
+            free = [d for d in free if d not in got]
+            end = t + hours.get(n, 0.) / (len(got) if by[n].notebook == 'train.ipynb' else 1)
+            running.append((end, n, got))
+            out.append(dict(stage=n, devices=list(got), start=t, end=end))
+        if not running: raise IdartsError(f"stages {todo} can never start: their dependencies are not in the plan")
+        t = min(e for e, _, _ in running)
+        for r in [r for r in running if r[0] == t]:
+            running.remove(r)
+            free = sorted(free + list(r[2]), key=list(devices).index)
+    return out
+
 # %% ../nbs/12_reproduce.ipynb #ecc85d7d
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
@@ -244,14 +320,14 @@ def outputs_intact(root, outputs, digests: dict | None) -> bool:
         (Path(root)/o).is_file() and _digest(Path(root)/o) == h for o, h in (digests or {}).items())
 
 # %% ../nbs/12_reproduce.ipynb #971732c9
-def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False) -> dict:
+def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False, env: dict | None = None) -> dict:
     t0 = time.time()
     nb_out = nbo_dir/f'{st.name}.ipynb'
     out = root/str(st.params.get('out', ''))
     if force and st.params.get('out', '').startswith('runs/'):  # redo, not resume: the earlier run moves aside, never deleted
         moved = _redo_aside(st.name, out)
         if moved: print(f"[{st.name}] FORCE: moved the earlier run in {out} to {moved}", flush=True)
-    try: executor(nb_dir/st.notebook, nb_out, st.params, root)
+    try: executor(nb_dir/st.notebook, nb_out, st.params, root, **(dict(env=env) if env else {}))
     except IdartsError: raise
     except Exception as e:
         msg = str(e).strip().splitlines()[-1][:200] if str(e).strip() else ''
@@ -260,6 +336,7 @@ def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False) -> di
     if missing: raise IdartsError(f"stage {st.name} ran but did not write {missing}; see {nb_out}")
     rec = dict(stage=st.name, notebook=st.notebook, hash=h, params=st.params, seconds=round(time.time() - t0, 2),
                outputs=list(st.outputs), output_sha=output_digests(root, st.outputs), finished=time.strftime('%Y-%m-%dT%H:%M:%S'))
+    rec.update(_placed(env))
     save_json(rec, rec_dir/f'{st.name}.json')
     return rec
 
@@ -280,25 +357,33 @@ def _plan_todo(allst, stages, force, quiet, root, nb_dir, rec_dir) -> tuple[dict
 
 # %% ../nbs/12_reproduce.ipynb #ec72b3ff
 def _schedule(allst, todo, hashes, executor, nb_dir, nbo_dir, rec_dir, root, jobs, force=False, quiet=False,
-              progress_every: float = 60., commit=None) -> dict:
-    """Run the stages named in `todo` (in plan order), at most `jobs` at once, each after every stage it depends on;
-    a progress line per running stage every `progress_every` seconds. Each finished stage's record gets the `commit`
-    it ran at. Returns the new records by stage name; the first error is raised once the running stages have stopped."""
+              progress_every: float = 60., commit=None, gpus=(), gpus_per_train: int = 1) -> dict:
+    """Run the stages named in `todo` (in plan order), at most `jobs` at once, each after every stage it depends on, placed by
+    `assign` on the `gpus` (each stage's process sees only its own), or on `jobs` CPU slots when there are none; a training
+    stage takes `gpus_per_train` of them. A progress line per running stage every `progress_every` seconds. Each finished
+    stage's record gets the `commit` it ran at. Returns the new records by stage name; the first error is raised once the
+    running stages have stopped."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
     by_name = {s.name: s for s in allst}
-    new, running, error = {}, {}, None
+    slots = list(gpus) or list(range(jobs))
+    new, running, error, free = {}, {}, None, list(slots)
     with ThreadPoolExecutor(jobs) as pool:
         while (todo or running) and error is None:
-            busy = set(running.values())
-            for n in [n for n in todo if all(d not in todo and d not in busy for d in by_name[n].deps)][:jobs - len(running)]:
+            busy = {n for n, _ in running.values()}
+            ready = [(n, stage_need(by_name[n], gpus_per_train, len(slots))) for n in todo
+                     if all(d not in todo and d not in busy for d in by_name[n].deps)]
+            for n, got in assign(ready, free, jobs - len(running)):
                 todo.remove(n)
-                if not quiet: print(f"[{n}] running {by_name[n].notebook} ...", flush=True)
-                running[pool.submit(_run_one, by_name[n], hashes[n], executor, nb_dir, nbo_dir, rec_dir, root, force)] = n
+                free = [d for d in free if d not in got]
+                env = stage_env(got if gpus else (), len(got) if by_name[n].notebook == 'train.ipynb' else 1)
+                if not quiet: print(f"[{n}] running {by_name[n].notebook}{_where(env)} ...", flush=True)
+                running[pool.submit(_run_one, by_name[n], hashes[n], executor, nb_dir, nbo_dir, rec_dir, root, force, env)] = (n, got)
             finished, _ = wait(running, timeout=progress_every if not quiet else None, return_when=FIRST_COMPLETED)
             if not finished and not quiet:
-                for n in running.values(): print(f"[{n}] {stage_progress(root, by_name[n])}", flush=True)
+                for n, _ in running.values(): print(f"[{n}] {stage_progress(root, by_name[n])}", flush=True)
             for f in finished:
-                n = running.pop(f)
+                n, got = running.pop(f)
+                free = sorted(free + list(got), key=slots.index)
                 try: new[n] = f.result()
                 except Exception as e:
                     error = error or e
@@ -320,11 +405,23 @@ def _report(profile, root, allst, old, new, stages, group, jobs, t_start) -> lis
         ship(root, profile)
     return records
 
+# %% ../nbs/12_reproduce.ipynb #d1ac6598
+def _pick_gpus(gpus) -> list[str]:
+    """The GPUs `reproduce` places stages on: None all visible ones, a count `n` the first `n` of them (0: none, the CPU way),
+    a list their names (to pick devices on the command line, set `CUDA_VISIBLE_DEVICES`)."""
+    if gpus is None: return visible_gpus()
+    if isinstance(gpus, int):
+        vis = visible_gpus()
+        if gpus > len(vis): raise IdartsError(f"{gpus} GPUs asked for, {len(vis)} visible ({', '.join(vis) or 'none'}); use at most {len(vis)}")
+        return vis[:gpus]
+    return [str(g) for g in gpus]
+
 # %% ../nbs/12_reproduce.ipynb #4441e065
 def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', nb_dir=None, executor=None,
               quiet=False, jobs: int | None = None, group: str = 'paper', seeds: int | None = None,
-              progress_every: float = 60.) -> list[dict]:
-    "Run (or skip, when cached) every stage of `group` of `profile` under `root`; write `runs/<profile>/REPORT.md`. Returns the stage records."
+              progress_every: float = 60., gpus=None, gpus_per_train: int | None = None) -> list[dict]:
+    """Run (or skip, when cached) every stage of `group` of `profile` under `root`; write `runs/<profile>/REPORT.md`. Returns the stage records.
+    `gpus`: the GPUs to place stages on (a count of the visible ones, or their names; default all visible); `gpus_per_train`: the devices of a training stage (default `GPUS_PER_TRAIN[profile]`)."""
     t_start = time.time()
     root = Path(root).resolve()
     nb_dir = Path(nb_dir or PAPER_NBS)
@@ -341,9 +438,11 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
     nbo_dir.mkdir(parents=True, exist_ok=True)
     commit = git_commit()
     hashes, old, todo = _plan_todo(allst, stages, force, quiet, root, nb_dir, rec_dir)
-    jobs = max(1, jobs or min(2, os.cpu_count() or 1))
+    gpus = _pick_gpus(gpus)
+    jobs = max(1, jobs or (len(gpus) if gpus else min(2, os.cpu_count() or 1)))
+    k = gpus_per_train or GPUS_PER_TRAIN.get(profile, 1)
     if executor is _execute: os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
-    new = _schedule(allst, todo, hashes, executor, nb_dir, nbo_dir, rec_dir, root, jobs, force, quiet, progress_every, commit)
+    new = _schedule(allst, todo, hashes, executor, nb_dir, nbo_dir, rec_dir, root, jobs, force, quiet, progress_every, commit, gpus, k)
     return _report(profile, root, allst, old, new, stages, group, jobs, t_start)
 
 # %% ../nbs/12_reproduce.ipynb #d671f848

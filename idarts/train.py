@@ -28,8 +28,9 @@ from .score import score
 from .sr_net import build_model, count_params, describe_spec, load_model, model_spec   # load_model: re-exported
 
 # %% auto #0
-__all__ = ['LOSSES', 'ARCHS', 'TRAIN_RULES', 'TrainConfig', 'check_config', 'config_spec', 'train_dataset', 'load_val',
-           'validate', 'DistBatchNorm2d', 'sync_batchnorm', 'shard_weight', 'check_resume', 'train', 'plot_training']
+__all__ = ['LOSSES', 'ARCHS', 'TRAIN_RULES', 'TRAIN_PROCS_ENV', 'TrainConfig', 'check_config', 'config_spec', 'train_dataset',
+           'load_val', 'validate', 'DistBatchNorm2d', 'sync_batchnorm', 'shard_weight', 'check_resume', 'train_procs',
+           'train', 'plot_training']
 
 # %% ../nbs/09_train.ipynb #6bed94f6
 @dataclass
@@ -230,12 +231,26 @@ def check_resume(ck: dict, cfg: TrainConfig, spec: dict, path):
 def _plain_state(m: nn.Module) -> dict:
     return {k: v.detach().cpu().contiguous() for k, v in m.state_dict().items()}
 
+# %% ../nbs/09_train.ipynb #f4d394f7
+TRAIN_PROCS_ENV = 'IDARTS_TRAIN_PROCS'
+
+def train_procs() -> int:
+    "How many processes a `train` call outside torchrun uses: `$IDARTS_TRAIN_PROCS` (the stage runner's `GPUS_PER_TRAIN`), else 1."
+    v = os.environ.get(TRAIN_PROCS_ENV, '').strip() or '1'
+    if not v.isdigit() or int(v) < 1: raise IdartsError(f"{TRAIN_PROCS_ENV}={v!r}: expected a whole number of processes, 1 or more")
+    return int(v)
+
 # %% ../nbs/09_train.ipynb #17da8a71
-def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True, overwrite: bool = False) -> Path:
+def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True, overwrite: bool = False,
+          nproc: int | None = None) -> Path:
     """Train the network of `cfg` into run dir `out` (resuming its checkpoint when `resume`); returns `out`.
-    Rank 0 holds the lock on `out`; an earlier run there is refused unless `resume`, or moved aside with `overwrite`."""
+    Rank 0 holds the lock on `out`; an earlier run there is refused unless `resume`, or moved aside with `overwrite`.
+    Outside torchrun, `nproc` processes (default `train_procs()`: 1 unless the stage runner says more) train it under torchrun."""
     out = Path(out)
     check_config(cfg)
+    nproc = train_procs() if nproc is None else nproc
+    if nproc > 1 and 'WORLD_SIZE' not in os.environ and not dist.is_initialized():
+        return _torchrun_train(cfg, out, resume, overwrite, nproc)
     own, rank, world, device = _dist_setup(cfg)
     try:
         if rank != 0: return _train(cfg, out, resume, progress, rank, world, device)
@@ -371,3 +386,22 @@ def plot_training(logs, labels=None, figsize=None):
         for ax in axs[:, j]: ax.grid(alpha=.3)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/09_train.ipynb #ad6c3c5a
+def _torchrun_train(cfg: TrainConfig, out: Path, resume: bool, overwrite: bool, nproc: int) -> Path:
+    "Train `cfg` into `out` with `nproc` processes under `torchrun --standalone`; the workers' output is printed after them."
+    import subprocess, tempfile
+    print(f"training with {nproc} processes under torchrun (DDP)", flush=True)
+    with tempfile.TemporaryDirectory() as d:
+        c = Path(d)/'config.json'
+        c.write_text(json.dumps(config_dict(cfg)))
+        cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}', '-m', 'idarts',
+               'train-worker', '--config', str(c), '--out', str(out), '-q'] + ['--resume'] * resume + ['--overwrite'] * overwrite
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.stdout.strip(): print(r.stdout.strip())
+    if r.returncode:
+        lines = [l for l in r.stdout.splitlines() if l.strip()]
+        why = next((l for l in lines if l.startswith('idarts: error:')), None) or next(   # a worker's own error line first
+            (l for l in reversed(lines) if 'Error' in l and not l.lstrip().startswith('traceback')), lines[-1] if lines else f'exit {r.returncode}')
+        raise IdartsError(f"training {out} with {nproc} processes under torchrun failed: {why.strip()[:300]}")
+    return out
