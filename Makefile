@@ -2,6 +2,8 @@
 #   make test                      nbdev_test (notebooks) + pytest (CLI, resume, DDP, bad input)
 #   make reproduce [PROFILE=cpu]   regenerate every figure and table of the profile (smoke|cpu|paper), SEEDS seeds per space
 #   make reproduce PROFILE=paper DRY_RUN=1   every stage at full size for a few steps: tables/paper/dryrun.md
+#   make reproduce PROFILE=paper DRY_RUN=1 GPUS=3   ... and which stage would run on which of 3 GPUs when (the makespan)
+#   make reproduce GPUS=N GPUS_PER_TRAIN=k   stages on the first N visible GPUs, one each; a training on k (torchrun)
 #   make study [PROFILE=cpu]       the main comparison over 8 seeds per space, the ablation, the exact Hessian indicator, second order
 #   make study-long [PROFILE=cpu]  the paper's 50 search epochs for original, improved and original-crc (2 seeds each)
 #   make remedies [PROFILE=cpu]    six remedies for skip collapse from the NAS literature on the original space (3 seeds each)
@@ -21,6 +23,10 @@ FORCE ?= 0
 DRY_RUN ?= 0
 JOBS ?=
 SEEDS ?=
+# GPUS=N: place stages on the first N visible GPUs (default: all; 0: none); with DRY_RUN=1, the schedule on N GPUs
+GPUS ?=
+# GPUS_PER_TRAIN=k: a training stage runs under torchrun on k GPUs (default: smoke 1, cpu 1, paper 3)
+GPUS_PER_TRAIN ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.idarts-installed
 export IDARTS_DATA ?= $(CURDIR)/data
@@ -52,10 +58,12 @@ test: $(STAMP)
 	$(BIN)/nbdev_test --n_workers 2 --timing
 	$(BIN)/python -m pytest -q tests
 
-REPRO_ARGS = --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force,) $(if $(JOBS),--jobs $(JOBS),) $(if $(SEEDS),--seeds $(SEEDS),)
+GPU_ARGS = $(if $(GPUS),--gpus $(GPUS),) $(if $(GPUS_PER_TRAIN),--gpus-per-train $(GPUS_PER_TRAIN),)
+REPRO_ARGS = --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force,) $(if $(JOBS),--jobs $(JOBS),) $(if $(SEEDS),--seeds $(SEEDS),) $(GPU_ARGS)
+DRY_ARGS = --profile $(PROFILE) --out tables/$(PROFILE) $(if $(SEEDS),--seeds $(SEEDS),) $(GPU_ARGS)
 
 reproduce: $(STAMP)
-	$(if $(filter 1,$(DRY_RUN)),$(BIN)/python -m idarts dryrun --profile $(PROFILE) --out tables/$(PROFILE),$(BIN)/python -m idarts reproduce --group paper $(REPRO_ARGS))
+	$(if $(filter 1,$(DRY_RUN)),$(BIN)/python -m idarts dryrun $(DRY_ARGS),$(BIN)/python -m idarts reproduce --group paper $(REPRO_ARGS))
 
 study: $(STAMP)
 	$(BIN)/python -m idarts reproduce --group study $(REPRO_ARGS)

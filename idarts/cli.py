@@ -186,19 +186,29 @@ def cmd_export(args):
 def cmd_reproduce(args):
     from idarts.reproduce import reproduce
     reproduce(profile=args.profile, force=args.force, stages=args.stages.split(',') if args.stages else None, root=args.root,
-              jobs=args.jobs, group=args.group, seeds=args.seeds)
+              jobs=args.jobs, group=args.group, seeds=args.seeds, gpus=args.gpus, gpus_per_train=args.gpus_per_train)
 
 # %% ../nbs/17_cli.ipynb #0ae99d96
 def cmd_dryrun(args):
-    "Every stage of a profile at full size for a few steps: memory, seconds per step, projected GPU time (`idarts.dryrun`)."
-    from idarts.dryrun import dry_run, dryrun_table, measure_stage
+    "Every stage of a profile at full size for a few steps: memory, seconds per step, projected GPU time (`idarts.dryrun`); with --gpus, the schedule."
+    from idarts.core import IdartsError
+    from idarts.dryrun import dry_run, dryrun_table, measure_stage, schedule, schedule_text
     if args.stage_json:   # one isolated stage in its own process (`dryrun._run_isolated`)
         rec = measure_stage(json.loads(args.stage_json), args.steps, args.budget_gb, args.max_batch)
         Path(args.record).write_text(json.dumps(rec))
         return
-    recs = dry_run(args.profile, args.steps, args.out or f'tables/{args.profile}', args.stages.split(',') if args.stages else None,
-                   act_budget_gb=args.budget_gb, step_tflop=args.step_tflop)
-    print(dryrun_table(recs))
+    out = Path(args.out or f'tables/{args.profile}')
+    if args.schedule_only:
+        if not args.gpus: raise IdartsError("--schedule-only prints the schedule on --gpus N GPUs; give --gpus")
+        if not (out/'dryrun.json').exists(): raise IdartsError(f"{out/'dryrun.json'}: no dry run there; run it first (without --schedule-only)")
+        recs = json.loads((out/'dryrun.json').read_text())['stages']
+    else:
+        recs = dry_run(args.profile, args.steps, out, args.stages.split(',') if args.stages else None,
+                       act_budget_gb=args.budget_gb, step_tflop=args.step_tflop)
+        print(dryrun_table(recs))
+    if args.gpus:
+        for g in (['paper', 'study', 'remedies'] if args.group == 'all' else [args.group]):
+            print(schedule_text(schedule(args.profile, args.gpus, recs, g, args.seeds, args.gpus_per_train)))
 
 # %% ../nbs/17_cli.ipynb #3993239f
 SUBCOMMANDS = ('data', 'info', 'genotypes', 'search', 'train', 'train-worker', 'eval', 'upscale', 'export', 'reproduce', 'dryrun')
@@ -410,6 +420,8 @@ def _reproduce_parser(sub):
     r.add_argument('--group', default='paper', choices=GROUPS, help="'paper' (make reproduce), 'study' (make study), 'long' (make study-long), 'remedies' (make remedies) or 'all'")
     r.add_argument('--seeds', type=_count(1), help='search and training seeds per space (default: smoke 2, cpu 3, paper 1)')
     r.add_argument('--root', default='.', help='the folder that receives runs/, figures/ and tables/')
+    r.add_argument('--gpus', type=_count(0), help='place stages on the first N visible GPUs, one stage per GPU (default: all visible; 0: none)')
+    r.add_argument('--gpus-per-train', type=_count(1), help='GPUs (torchrun processes) of a training stage (default: smoke 1, cpu 1, paper 3)')
     return r
 
 # %% ../nbs/17_cli.ipynb #64f262ec
@@ -423,6 +435,11 @@ def _dryrun_parser(sub):
     d.add_argument('--stages', help='comma-separated subset of stages (default: all)')
     d.add_argument('--budget-gb', type=float, default=3.5, help='largest activations of a measured step (above: a smaller batch, scaled)')
     d.add_argument('--step-tflop', type=float, default=2.0, help='largest FLOPs of a measured step (above: a smaller batch, scaled)')
+    d.add_argument('--gpus', type=_count(1), help='also print the schedule of the stages on N GPUs from the projected hours')
+    d.add_argument('--gpus-per-train', type=_count(1), help='GPUs of a training stage in that schedule (default: smoke 1, cpu 1, paper 3)')
+    d.add_argument('--seeds', type=_count(1), help='seeds per space in that schedule (default: as make reproduce)')
+    d.add_argument('--group', default='paper', choices=GROUPS, help="the stage group scheduled ('all': paper, study and remedies, each)")
+    d.add_argument('--schedule-only', action='store_true', help="print the schedule from --out's dryrun.json, measuring nothing")
     for hidden in ('--max-batch', '--stage-json', '--record'):   # one isolated stage (what `dryrun._run_isolated` starts)
         d.add_argument(hidden, type=int if hidden == '--max-batch' else str, help=argparse.SUPPRESS)
     return d
