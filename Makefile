@@ -4,6 +4,7 @@
 #   make reproduce PROFILE=paper DRY_RUN=1   every stage at full size for a few steps: tables/paper/dryrun.md
 #   make reproduce PROFILE=paper DRY_RUN=1 GPUS=3   ... and which stage would run on which of 3 GPUs when (the makespan)
 #   make reproduce GPUS=N GPUS_PER_TRAIN=k   stages on the first N visible GPUs, one each; a training on k (torchrun)
+#   make reproduce EXECUTOR=slurm [SLURM_PARTITION=p] [PRINT_SBATCH=1]   every stage a Slurm job (submitit); or print the scripts
 #   make study [PROFILE=cpu]       the main comparison over 8 seeds per space, the ablation, the exact Hessian indicator, second order
 #   make study-long [PROFILE=cpu]  the paper's 50 search epochs for original, improved and original-crc (2 seeds each)
 #   make remedies [PROFILE=cpu]    six remedies for skip collapse from the NAS literature on the original space (3 seeds each)
@@ -27,6 +28,10 @@ SEEDS ?=
 GPUS ?=
 # GPUS_PER_TRAIN=k: a training stage runs under torchrun on k GPUs (default: smoke 1, cpu 1, paper 3)
 GPUS_PER_TRAIN ?=
+# EXECUTOR=slurm: every stage a Slurm job through submitit (submitit-local: the same, as local processes); PRINT_SBATCH=1: print the scripts only
+EXECUTOR ?= local
+PRINT_SBATCH ?= 0
+SLURM_PARTITION ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.idarts-installed
 export IDARTS_DATA ?= $(CURDIR)/data
@@ -59,7 +64,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
 GPU_ARGS = $(if $(GPUS),--gpus $(GPUS),) $(if $(GPUS_PER_TRAIN),--gpus-per-train $(GPUS_PER_TRAIN),)
-REPRO_ARGS = --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force,) $(if $(JOBS),--jobs $(JOBS),) $(if $(SEEDS),--seeds $(SEEDS),) $(GPU_ARGS)
+CLUSTER_ARGS = $(if $(filter-out local,$(EXECUTOR)),--executor $(EXECUTOR),) $(if $(filter 1,$(PRINT_SBATCH)),--print-sbatch,) $(if $(SLURM_PARTITION),--slurm-partition $(SLURM_PARTITION),)
+REPRO_ARGS = --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force,) $(if $(JOBS),--jobs $(JOBS),) $(if $(SEEDS),--seeds $(SEEDS),) $(GPU_ARGS) $(CLUSTER_ARGS)
 DRY_ARGS = --profile $(PROFILE) --out tables/$(PROFILE) $(if $(SEEDS),--seeds $(SEEDS),) $(GPU_ARGS)
 
 reproduce: $(STAMP)

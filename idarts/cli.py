@@ -183,10 +183,27 @@ def cmd_export(args):
     print(f"wrote {p} ({p.stat().st_size / 1e6:.2f} MB)")
 
 # %% ../nbs/17_cli.ipynb #5d93c1ad
+def _stage_executor(args):
+    "The executor `--executor` names: None (papermill processes here), or a submitit one (slurm, or local processes) with the dry run's projection."
+    if args.executor == 'local': return None
+    from idarts.cluster import SubmititExecutor
+    from idarts.reproduce import GPUS_PER_TRAIN
+    root, k = Path(args.root), args.gpus_per_train or GPUS_PER_TRAIN.get(args.profile, 1)
+    dj = root/'tables'/args.profile/'dryrun.json'
+    recs = json.loads(dj.read_text())['stages'] if dj.exists() else None
+    return SubmititExecutor(root/'runs'/args.profile/'submitit', args.profile, 'slurm' if args.executor == 'slurm' else 'local',
+                            recs, k, args.slurm_partition)
+
 def cmd_reproduce(args):
     from idarts.reproduce import reproduce
+    ex = _stage_executor(args)
+    if args.print_sbatch:
+        from idarts.cluster import sbatch_scripts
+        print(sbatch_scripts(args.profile, args.group, args.seeds, ex.folder if ex else Path(args.root)/'runs'/args.profile/'submitit',
+                             ex.recs if ex else None, ex.gpus_per_train if ex else 1, args.slurm_partition))
+        return
     reproduce(profile=args.profile, force=args.force, stages=args.stages.split(',') if args.stages else None, root=args.root,
-              jobs=args.jobs, group=args.group, seeds=args.seeds, gpus=args.gpus, gpus_per_train=args.gpus_per_train)
+              jobs=args.jobs, group=args.group, seeds=args.seeds, gpus=args.gpus, gpus_per_train=args.gpus_per_train, executor=ex)
 
 # %% ../nbs/17_cli.ipynb #0ae99d96
 def cmd_dryrun(args):
@@ -421,6 +438,10 @@ def _reproduce_parser(sub):
     r.add_argument('--seeds', type=_count(1), help='search and training seeds per space (default: smoke 2, cpu 3, paper 1)')
     r.add_argument('--root', default='.', help='the folder that receives runs/, figures/ and tables/')
     r.add_argument('--gpus', type=_count(0), help='place stages on the first N visible GPUs, one stage per GPU (default: all visible; 0: none)')
+    r.add_argument('--executor', default='local', choices=('local', 'slurm', 'submitit-local'),
+                   help='where stages run: local processes, Slurm jobs through submitit, or submitit jobs as local processes')
+    r.add_argument('--print-sbatch', action='store_true', help='print the sbatch script of every stage and submit nothing')
+    r.add_argument('--slurm-partition', help='the Slurm partition of the jobs (default: the cluster\'s)')
     r.add_argument('--gpus-per-train', type=_count(1), help='GPUs (torchrun processes) of a training stage (default: smoke 1, cpu 1, paper 3)')
     return r
 

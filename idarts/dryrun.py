@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['GPUS', 'UTILISATION', 'STAND_IN', 'EVAL_SETS', 'VAL_HR', 'PAPER_TIMES', 'MMAP_THRESHOLD', 'CHEAP_NBS', 'prod_',
            'flop_counter', 'dryrun_plan', 'stage_flops', 'saved_bytes', 'full_run_flops', 'measure_stage', 'project',
-           'dry_run', 'dryrun_table', 'stage_hours', 'schedule', 'schedule_text']
+           'dry_run', 'dryrun_table', 'dryrun_record', 'stage_hours', 'schedule', 'schedule_text']
 
 # %% ../nbs/16_dryrun.ipynb #617e5fa9
 import dataclasses, functools, json, os, resource, statistics, subprocess, sys, tempfile, time, warnings
@@ -390,19 +390,27 @@ from .reproduce import GPUS_PER_TRAIN, SEEDS, plan as stage_plan, simulate
 CHEAP_NBS = ('evaluate.ipynb', 'table2.ipynb', 'fig2_fig4.ipynb', 'fig6.ipynb', 'fig7.ipynb', 'complexity.ipynb',
              'ablation.ipynb', 'hessian.ipynb', 'long.ipynb', 'remedies.ipynb')   # minutes: 0 h unless a network is evaluated
 
+def dryrun_record(st, recs: list) -> tuple:
+    """The dry-run record that stands for plan stage `st`, and the factor on its full run (a search of other epochs, several
+    networks evaluated): `(record, factor)`; `(None, 0.)` for a notebook of minutes; `(None, None)` when the dry run does not project it."""
+    by, P = {r['stage']: r for r in recs}, st.params
+    space = lambda improved: 'improved' if improved else 'original'
+    if st.notebook in ('search.ipynb', 'search_remedy.ipynb'):
+        r = by.get(f"search_{space(P['space'].startswith('improved'))}")
+        if P.get('order', 'first') != 'first' or r is None: return None, None
+        return r, P.get('epochs', r['epochs']) / r['epochs']
+    if st.notebook == 'train.ipynb':
+        r = by.get(f"train_{space(P['label'] == 'improved')}")
+        return (r, 1.) if r else (None, None)
+    if st.notebook == 'evaluate.ipynb' and P['models']:
+        r = by.get(f"eval_{space(P['labels'][0] == 'Ours')}")
+        return (r, float(len(P['models']))) if r else (None, None)
+    return (None, 0.) if st.notebook in CHEAP_NBS else (None, None)
+
 def stage_hours(st, recs: list, gpu: str = 'H100 SXM') -> float | None:
     "Projected hours of plan stage `st` on one `gpu`, from the dry run's records `recs`; None when the dry run does not project it."
-    h = {r['stage']: r[f'{gpu} h'] for r in recs}
-    P = st.params
-    if st.notebook in ('search.ipynb', 'search_remedy.ipynb'):
-        if P.get('order', 'first') != 'first': return None
-        base = h.get(f"search_{'improved' if P['space'].startswith('improved') else 'original'}")
-        epochs = next(r['epochs'] for r in recs if r['kind'] == 'search')
-        return None if base is None else base * P.get('epochs', epochs) / epochs
-    if st.notebook == 'train.ipynb': return h.get(f"train_{'improved' if P['label'] == 'improved' else 'original'}")
-    if st.notebook == 'evaluate.ipynb' and P['models']:
-        return sum(h.get(f"eval_{'improved' if l == 'Ours' else 'original'}", 0.) for l in P['labels'])
-    return 0. if st.notebook in CHEAP_NBS else None
+    r, f = dryrun_record(st, recs)
+    return None if f is None else r[f'{gpu} h'] * f if r else 0.
 
 # %% ../nbs/16_dryrun.ipynb #7d30eef9
 def schedule(profile: str, n_gpus: int, recs: list, group: str = 'paper', seeds: int | None = None,

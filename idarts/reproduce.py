@@ -11,8 +11,8 @@ from .core import IdartsError, atomic_write_bytes, git_commit, to_markdown, conf
 
 # %% auto #0
 __all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'MAIN_SEEDS', 'RETRAINS', 'RETRAIN_SEED', 'LONG', 'LONG_VARIANTS', 'METHODS',
-           'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'GPUS_PER_TRAIN', 'EVAL_SETS', 'Stage', 'plan',
-           'stage_hash', 'stage_progress', 'stage_need', 'visible_gpus', 'assign', 'stage_env', 'simulate',
+           'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'GPUS_PER_TRAIN', 'TRAIN_PROCS_ENV', 'EVAL_SETS', 'Stage',
+           'plan', 'stage_hash', 'stage_progress', 'stage_need', 'visible_gpus', 'assign', 'stage_env', 'simulate',
            'output_digests', 'outputs_intact', 'reproduce', 'start_or_resume', 'write_report']
 
 # %% ../nbs/12_reproduce.ipynb #bb263851
@@ -243,9 +243,12 @@ def stage_need(st: Stage, gpus_per_train: int = 1, n_devices: int | None = None)
 
 # %% ../nbs/12_reproduce.ipynb #dceed3d2
 def visible_gpus() -> list[str]:
-    "The GPUs this process may use, named as `CUDA_VISIBLE_DEVICES` names them (that list, else `0 .. n-1`); [] without CUDA."
-    import torch
-    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    """The GPUs this process may use, named as `CUDA_VISIBLE_DEVICES` names them (that list, else `0 .. n-1` for the n
+    that `nvidia-smi` lists); [] without an NVIDIA driver. No torch: the runner stays a light process."""
+    import subprocess
+    smi = shutil.which('nvidia-smi')
+    try: n = len(subprocess.run([smi, '-L'], capture_output=True, text=True, timeout=30).stdout.strip().splitlines()) if smi else 0
+    except (OSError, subprocess.SubprocessError): n = 0
     v = os.environ.get('CUDA_VISIBLE_DEVICES')
     names = [d.strip() for d in v.split(',') if d.strip()] if v is not None else [str(i) for i in range(n)]
     return names[:n]
@@ -264,9 +267,10 @@ def assign(ready: list, free: list, limit: int | None = None) -> list[tuple]:
     return out
 
 # %% ../nbs/12_reproduce.ipynb #5a326de7
+TRAIN_PROCS_ENV = 'IDARTS_TRAIN_PROCS'   # idarts.train.TRAIN_PROCS_ENV (the runner imports no torch; the next cell checks they agree)
+
 def stage_env(devices=(), nproc: int = 1) -> dict:
     "Variables for a stage's child process: `CUDA_VISIBLE_DEVICES` = its GPUs (when it has any), `IDARTS_TRAIN_PROCS` when `nproc > 1`."
-    from idarts.train import TRAIN_PROCS_ENV
     env = dict(CUDA_VISIBLE_DEVICES=','.join(map(str, devices))) if devices else {}
     if nproc > 1: env[TRAIN_PROCS_ENV] = str(nproc)
     return env
@@ -362,35 +366,39 @@ def _schedule(allst, todo, hashes, executor, nb_dir, nbo_dir, rec_dir, root, job
     `assign` on the `gpus` (each stage's process sees only its own), or on `jobs` CPU slots when there are none; a training
     stage takes `gpus_per_train` of them. A progress line per running stage every `progress_every` seconds. Each finished
     stage's record gets the `commit` it ran at. Returns the new records by stage name; the first error is raised once the
-    running stages have stopped."""
+    running stages have stopped. On Ctrl-C, an executor with a `cancel` method is asked to cancel what it submitted."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
     by_name = {s.name: s for s in allst}
     slots = list(gpus) or list(range(jobs))
     new, running, error, free = {}, {}, None, list(slots)
     with ThreadPoolExecutor(jobs) as pool:
-        while (todo or running) and error is None:
-            busy = {n for n, _ in running.values()}
-            ready = [(n, stage_need(by_name[n], gpus_per_train, len(slots))) for n in todo
-                     if all(d not in todo and d not in busy for d in by_name[n].deps)]
-            for n, got in assign(ready, free, jobs - len(running)):
-                todo.remove(n)
-                free = [d for d in free if d not in got]
-                env = stage_env(got if gpus else (), len(got) if by_name[n].notebook == 'train.ipynb' else 1)
-                if not quiet: print(f"[{n}] running {by_name[n].notebook}{_where(env)} ...", flush=True)
-                running[pool.submit(_run_one, by_name[n], hashes[n], executor, nb_dir, nbo_dir, rec_dir, root, force, env)] = (n, got)
-            finished, _ = wait(running, timeout=progress_every if not quiet else None, return_when=FIRST_COMPLETED)
-            if not finished and not quiet:
-                for n, _ in running.values(): print(f"[{n}] {stage_progress(root, by_name[n])}", flush=True)
-            for f in finished:
-                n, got = running.pop(f)
-                free = sorted(free + list(got), key=slots.index)
-                try: new[n] = f.result()
-                except Exception as e:
-                    error = error or e
-                    continue
-                new[n]['commit'] = commit
-                save_json(new[n], rec_dir/f'{n}.json')   # the commit the stage ran at (provenance)
-                if not quiet: print(f"[{n}] done in {new[n]['seconds']:.1f} s", flush=True)
+        try:
+            while (todo or running) and error is None:
+                busy = {n for n, _ in running.values()}
+                ready = [(n, stage_need(by_name[n], gpus_per_train, len(slots))) for n in todo
+                         if all(d not in todo and d not in busy for d in by_name[n].deps)]
+                for n, got in assign(ready, free, jobs - len(running)):
+                    todo.remove(n)
+                    free = [d for d in free if d not in got]
+                    env = stage_env(got if gpus else (), len(got) if by_name[n].notebook == 'train.ipynb' else 1)
+                    if not quiet: print(f"[{n}] running {by_name[n].notebook}{_where(env)} ...", flush=True)
+                    running[pool.submit(_run_one, by_name[n], hashes[n], executor, nb_dir, nbo_dir, rec_dir, root, force, env)] = (n, got)
+                finished, _ = wait(running, timeout=progress_every if not quiet else None, return_when=FIRST_COMPLETED)
+                if not finished and not quiet:
+                    for n, _ in running.values(): print(f"[{n}] {stage_progress(root, by_name[n])}", flush=True)
+                for f in finished:
+                    n, got = running.pop(f)
+                    free = sorted(free + list(got), key=slots.index)
+                    try: new[n] = f.result()
+                    except Exception as e:
+                        error = error or e
+                        continue
+                    new[n]['commit'] = commit
+                    save_json(new[n], rec_dir/f'{n}.json')   # the commit the stage ran at (provenance)
+                    if not quiet: print(f"[{n}] done in {new[n]['seconds']:.1f} s", flush=True)
+        except KeyboardInterrupt:   # Ctrl-C: an executor that submitted jobs (`idarts.cluster`) cancels them, then we stop
+            if hasattr(executor, 'cancel'): executor.cancel()
+            raise
     if error is not None: raise error
     return new
 
@@ -438,10 +446,11 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
     nbo_dir.mkdir(parents=True, exist_ok=True)
     commit = git_commit()
     hashes, old, todo = _plan_todo(allst, stages, force, quiet, root, nb_dir, rec_dir)
-    gpus = _pick_gpus(gpus)
-    jobs = max(1, jobs or (len(gpus) if gpus else min(2, os.cpu_count() or 1)))
+    cluster = getattr(executor, 'cluster', None)   # a cluster executor (`idarts.cluster`): its jobs get their devices there
+    gpus = [] if cluster else _pick_gpus(gpus)
+    jobs = max(1, jobs or getattr(executor, 'default_jobs', None) or (len(gpus) if gpus else min(2, os.cpu_count() or 1)))
     k = gpus_per_train or GPUS_PER_TRAIN.get(profile, 1)
-    if executor is _execute: os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
+    if executor is _execute or cluster == 'local': os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
     new = _schedule(allst, todo, hashes, executor, nb_dir, nbo_dir, rec_dir, root, jobs, force, quiet, progress_every, commit, gpus, k)
     return _report(profile, root, allst, old, new, stages, group, jobs, t_start)
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_train.ipynb #93d8b2e9
 from __future__ import annotations
-import json, math, os, sys, time, warnings
+import json, math, os, subprocess, sys, tempfile, time, warnings
 from types import SimpleNamespace
 from dataclasses import dataclass
 from pathlib import Path
@@ -390,7 +390,6 @@ def plot_training(logs, labels=None, figsize=None):
 # %% ../nbs/09_train.ipynb #ad6c3c5a
 def _torchrun_train(cfg: TrainConfig, out: Path, resume: bool, overwrite: bool, nproc: int) -> Path:
     "Train `cfg` into `out` with `nproc` processes under `torchrun --standalone`; the workers' output is printed after them."
-    import subprocess, tempfile
     print(f"training with {nproc} processes under torchrun (DDP)", flush=True)
     with tempfile.TemporaryDirectory() as d:
         c = Path(d)/'config.json'
