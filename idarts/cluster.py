@@ -54,11 +54,12 @@ class SubmititExecutor:
     """Runs each stage of `reproduce` as a submitit job on `cluster` ('slurm', or 'local': local processes, the same code path)
     under `folder` (logs, pickles), with `stage_resources` from the dry run's `recs`, and waits for it; `cancel()` cancels them."""
     def __init__(self, folder, profile: str, cluster: str = 'slurm', recs: list | None = None, gpus_per_train: int = 1,
-                 partition: str | None = None, poll_s: float = 10.):
+                 partition: str | None = None, poll_s: float | None = None):
         if cluster not in ('slurm', 'local'): raise IdartsError(f"submitit cluster {cluster!r}: choose slurm or local")
         self.folder, self.profile, self.recs = Path(folder), profile, recs
         self.cluster = cluster   # `reproduce` then names no local GPUs for the jobs (their devices are the cluster's)
-        self.gpus_per_train, self.partition, self.poll_s = gpus_per_train, partition, poll_s
+        self.gpus_per_train, self.partition = gpus_per_train, partition
+        self.poll_s = poll_s or (10. if cluster == 'slurm' else 1.)   # Slurm's accounting is asked at most every 10 s
         self.default_jobs = 1000 if cluster == 'slurm' else None   # Slurm queues them; local: as many as the CPU slots
         self.jobs, self.stop, self.lock = {}, threading.Event(), threading.Lock()
 
