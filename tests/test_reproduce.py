@@ -59,6 +59,21 @@ def test_a_killed_run_picks_up_where_it_stopped(smoke):
         if st.name not in done_before: assert f'[{st.name}] done' in out, out
 
 
+def test_submitit_local_executor_gives_the_same_tables(smoke, tmp_path):
+    """`--executor submitit-local` (every stage a submitit job, here a local process: the code path of `EXECUTOR=slurm`)
+    runs the smoke profile to the tables of the local runner, bit for bit."""
+    ref, root = smoke[0], tmp_path/'sub'
+    out, secs = _run(root, '--executor', 'submitit-local')
+    print(out, f'\nsmoke pipeline through submitit (local jobs): {secs:.1f} s')
+    assert out.count('submitted as local job') == len(plan('smoke')), out
+    files = lambda r: sorted(str(p.relative_to(r)) for p in (r/'tables/smoke').rglob('*') if p.is_file())
+    assert files(ref) == files(root) and files(ref)
+    differ = [f for f in files(ref) if (ref/f).read_bytes() != (root/f).read_bytes()]
+    assert not differ, differ
+    assert (root/'runs/smoke/REPORT.md').exists() and any((root/'runs/smoke/submitit').iterdir())
+    print(f'{len(files(ref))} table files identical')
+
+
 def test_every_artifact_exists_and_has_content(smoke):
     root = smoke[0]
     for st in plan('smoke'):
