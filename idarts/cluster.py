@@ -72,6 +72,7 @@ class SubmititExecutor:
         name = Path(nb_out).stem
         if self.stop.is_set(): raise IdartsError(f"stage {name}: not submitted (cancelled)")
         res = stage_resources(Stage(name, Path(nb_in).name, params), self.profile, self.recs, self.gpus_per_train)
+        if self.cluster == 'slurm': env = {**(env or {}), 'OMP_NUM_THREADS': str(res['cpus_per_task'])}   # the job's CPUs, not ours
         job = self._submit(name, res, str(nb_in), str(nb_out), params, str(cwd), env)
         with self.lock: self.jobs[name] = job
         print(f"[{name}] submitted as {self.cluster} job {job.job_id} ({_describe(res)})", flush=True)
@@ -103,5 +104,5 @@ def sbatch_script(st: Stage, profile: str, folder, recs: list | None = None, gpu
 def sbatch_scripts(profile: str, group: str = 'paper', seeds: int | None = None, folder='runs/submitit', recs=None,
                    gpus_per_train: int = 1, partition: str | None = None) -> str:
     "Every stage's sbatch script of `group`, one after the other, each under a `# stage NAME (after DEPS)` line."
-    return '\n'.join(f"# stage {s.name}{f' (after {chr(44).join(s.deps)})' if s.deps else ''}\n" +
-                     sbatch_script(s, profile, folder, recs, gpus_per_train, partition) for s in plan(profile, group, seeds))
+    head = lambda s: f"# stage {s.name}" + (f" (after {', '.join(s.deps)})" if s.deps else '')
+    return '\n'.join(head(s) + '\n' + sbatch_script(s, profile, folder, recs, gpus_per_train, partition) for s in plan(profile, group, seeds))
