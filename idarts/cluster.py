@@ -101,6 +101,7 @@ def sbatch_script(st: Stage, profile: str, folder, recs: list | None = None, gpu
                                nodes=1, ntasks_per_node=1, cpus_per_task=res['cpus_per_task'], mem=f"{res['mem_gb']}GB",
                                gpus_per_node=res['gpus_per_node'] or None)
 
+# %% ../nbs/16a_cluster.ipynb #1ee99a75
 def sbatch_scripts(profile: str, group: str = 'paper', seeds: int | None = None, folder='runs/submitit', recs=None,
                    gpus_per_train: int = 1, partition: str | None = None) -> str:
     "Every stage's sbatch script of `group`, one after the other, each under a `# stage NAME (after DEPS)` line."

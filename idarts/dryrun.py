@@ -25,6 +25,7 @@ from .sr_net import build_model, model_spec
 from .search import SearchConfig, make_architect
 from .train import TrainConfig
 from .api import genotype
+from .reproduce import GPUS_PER_TRAIN, SEEDS, plan as stage_plan, simulate
 
 # %% ../nbs/16_dryrun.ipynb #0c4e546c
 def prod_(xs) -> int:
@@ -385,8 +386,6 @@ def dryrun_table(recs: list, meta: dict | None = None) -> str:
     return '\n'.join(L) + '\n'
 
 # %% ../nbs/16_dryrun.ipynb #d4337576
-from .reproduce import GPUS_PER_TRAIN, SEEDS, plan as stage_plan, simulate
-
 CHEAP_NBS = ('evaluate.ipynb', 'table2.ipynb', 'fig2_fig4.ipynb', 'fig6.ipynb', 'fig7.ipynb', 'complexity.ipynb',
              'ablation.ipynb', 'hessian.ipynb', 'long.ipynb', 'remedies.ipynb')   # minutes: 0 h unless a network is evaluated
 
@@ -407,6 +406,7 @@ def dryrun_record(st, recs: list) -> tuple:
         return (r, float(len(P['models']))) if r else (None, None)
     return (None, 0.) if st.notebook in CHEAP_NBS else (None, None)
 
+# %% ../nbs/16_dryrun.ipynb #86d74fa7
 def stage_hours(st, recs: list, gpu: str = 'H100 SXM') -> float | None:
     "Projected hours of plan stage `st` on one `gpu`, from the dry run's records `recs`; None when the dry run does not project it."
     r, f = dryrun_record(st, recs)

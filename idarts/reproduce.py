@@ -275,6 +275,7 @@ def stage_env(devices=(), nproc: int = 1) -> dict:
     if nproc > 1: env[TRAIN_PROCS_ENV] = str(nproc)
     return env
 
+# %% ../nbs/12_reproduce.ipynb #fdc0976a
 def _placed(env) -> dict:
     "The record's fields on where a stage ran (none for a plain CPU stage)."
     env = env or {}
