@@ -2,8 +2,8 @@
 #   make test                      nbdev_test (notebooks) + pytest (CLI, resume, DDP, bad input)
 #   make reproduce [PROFILE=cpu]   regenerate every figure and table of the profile (smoke|cpu|paper), SEEDS seeds per space
 #   make reproduce PROFILE=paper DRY_RUN=1   every stage at full size for a few steps: tables/paper/dryrun.md
-#   make study [PROFILE=cpu]       the main comparison over 8 seeds per space, the ablation, the exact Hessian indicator, second order
-#   make study-long [PROFILE=cpu]  the paper's 50 search epochs for original, improved and original-crc (2 seeds each)
+#   make study [PROFILE=cpu]       the main comparison over 8 seeds per space, the exact Hessian indicator, exact second order
+#   make study-long [PROFILE=cpu]  the paper's 50 search epochs (original, improved, original-crc; 2 seeds) and the ablation
 #   make remedies [PROFILE=cpu]    six remedies for skip collapse from the NAS literature on the original space (3 seeds each)
 #   make lab                       JupyterLab on nbs/ (the notebooks, run top to bottom)
 #   make install TORCH_INDEX=cpu   which torch build: cpu, cu126, cu128, ... (PyTorch's wheel index); default: pip's index
