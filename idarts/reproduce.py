@@ -382,8 +382,9 @@ from .paper import TABLE2_SETS  # the paper's numbers live in 00b_paper
 EVAL_SETS = dict(smoke=('Set5',), cpu=TABLE2_SETS, paper=TABLE2_SETS)
 
 # %% ../nbs/12_reproduce.ipynb #05cc7b33
-def _read(path):
-    return Path(path).read_text().strip() if Path(path).exists() else f'_missing: {path}_'
+def _read(root, rel: str) -> str:
+    "The text of `root/rel`, or a note naming `rel` (relative: a report never names a machine's paths)."
+    return (Path(root)/rel).read_text().strip() if (Path(root)/rel).exists() else f'_missing: {rel}_'
 
 def _provenance(records) -> str:
     "Which commit(s) the records' stages ran at: one clean commit, or the list (with their stages' count)."
@@ -408,8 +409,8 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
               f"Stages run {jobs} at a time where their dependencies allow. The last invocation ran {n_run} of "
               f"{len(records)} stages of group `{group}` (the others were up to date) in {wall:.1f} s of wall time.", '',
               f'## Table 2 (x4, PSNR dB / SSIM on Y, mean ± std over {SEEDS.get(profile, 1)} seeds)', '',
-              _read(root/f'tables/{profile}/table2.md'), '', _read(root/f'tables/{profile}/notes.md'), '',
-              '## Complexity', '', _read(root/f'tables/{profile}/complexity.md'), '',
+              _read(root, f'tables/{profile}/table2.md'), '', _read(root, f'tables/{profile}/notes.md'), '',
+              '## Complexity', '', _read(root, f'tables/{profile}/complexity.md'), '',
               '## Figures', '']
         for title, f in [('Fig. 2 — original DARTS: skip connections in the derived cell vs epoch', 'fig2_original_skips.png'),
                          ('Fig. 4 — improved DARTS: skip connections vs epoch', 'fig4_improved_skips.png'),
@@ -420,22 +421,22 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
         L += ['## The study (`make study`)', '']
         if not (root/f'tables/{profile}/study/table2.md').exists(): L += [f'Not run yet: `make study PROFILE={profile}`.', '']
         else:
-            L += [f'### The main comparison over more seeds', '', _read(root/f'tables/{profile}/study/table2.md'), '',
-                  _read(root/f'tables/{profile}/study/differences.md'), '', _read(root/f'tables/{profile}/study/notes.md'), '',
-                  _read(root/f'tables/{profile}/hessian.md'), '', _read(root/f'tables/{profile}/darts_es.md'), '',
-                  _read(root/f'tables/{profile}/second_order.md'), '',
+            L += [f'### The main comparison over more seeds', '', _read(root, f'tables/{profile}/study/table2.md'), '',
+                  _read(root, f'tables/{profile}/study/differences.md'), '', _read(root, f'tables/{profile}/study/notes.md'), '',
+                  _read(root, f'tables/{profile}/hessian.md'), '', _read(root, f'tables/{profile}/darts_es.md'), '',
+                  _read(root, f'tables/{profile}/second_order.md'), '',
                   '### Skip count, λmax and λmin of the exact alpha Hessian during search', '',
                   f'![Skip count, λmax and λmin of the exact alpha Hessian during search]({fig_prefix}hessian_eig.png)', '']
         L += ['## The search length and the ablation (`make study-long`)', '']
         if not (root/f'tables/{profile}/long.md').exists(): L += [f'Not run yet: `make study-long PROFILE={profile}`.', '']
         else:
-            L += [_read(root/f'tables/{profile}/long.md'), '', f'![Skip count per epoch, long and short searches]({fig_prefix}long_skips.png)', '',
+            L += [_read(root, f'tables/{profile}/long.md'), '', f'![Skip count per epoch, long and short searches]({fig_prefix}long_skips.png)', '',
                   '### Which change stops the collapse (computed from the ablation table; 10-epoch searches)', '',
-                  _read(root/f'tables/{profile}/ablation_findings.md'), '', _read(root/f'tables/{profile}/ablation.md'), '',
+                  _read(root, f'tables/{profile}/ablation_findings.md'), '', _read(root, f'tables/{profile}/ablation.md'), '',
                   f'![Ablation — skip connections in the derived cell per variant]({fig_prefix}ablation_skips.png)', '']
         if (root/f'tables/{profile}/remedies.md').exists():
-            L += ['## Remedies for skip collapse on the original space (`make remedies`)', '', _read(root/f'tables/{profile}/remedies_findings.md'), '',
-                  _read(root/f'tables/{profile}/remedies.md'), '', '![Skip count per epoch, every remedy]' + f'({fig_prefix}remedies_skips.png)', '']
+            L += ['## Remedies for skip collapse on the original space (`make remedies`)', '', _read(root, f'tables/{profile}/remedies_findings.md'), '',
+                  _read(root, f'tables/{profile}/remedies.md'), '', '![Skip count per epoch, every remedy]' + f'({fig_prefix}remedies_skips.png)', '']
         return '\n'.join(L) + '\n'
     out = root/'runs'/profile/'REPORT.md'
     atomic_write_bytes(out, body(os.path.relpath(root/'figures'/profile, out.parent) + '/').encode())
