@@ -42,13 +42,17 @@ def smoke(tmp_path_factory):
     return root, out, done_before
 
 
+def _group(root, group):
+    "Run one more stage group of the smoke profile under `root` (its base stages already done)."
+    out, secs = _run(root, '--group', group)
+    print(out, f'\nsmoke group {group}: {secs:.1f} s')
+    return root, out
+
+
 @pytest.fixture(scope='module')
 def study(smoke):
     "The smoke study (`make study`) on top of the smoke reproduction: its base searches are already done."
-    root = smoke[0]
-    out, secs = _run(root, '--group', 'study')
-    print(out, f'\nsmoke study: {secs:.1f} s')
-    return root, out
+    return _group(smoke[0], 'study')
 
 
 def test_a_killed_run_picks_up_where_it_stopped(smoke):
@@ -149,10 +153,7 @@ def test_study_outputs(study):
 @pytest.fixture(scope='module')
 def long_group(study):
     "The smoke long-horizon group (`make study-long`) on top of the study."
-    root = study[0]
-    out, secs = _run(root, '--group', 'long')
-    print(out, f'\nsmoke long group: {secs:.1f} s')
-    return root, out
+    return _group(study[0], 'long')
 
 
 def test_long_outputs(long_group):
