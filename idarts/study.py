@@ -4,17 +4,18 @@
 
 # %% ../nbs/14_study.ipynb #a3ad6207
 from __future__ import annotations
-import warnings
+import math, warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .core import IdartsError, read_log
-from .stats import fmt_mean_std
+from .stats import fmt_mean_std, welch_interval
 
 # %% auto #0
-__all__ = ['LABELS', 'run_logs', 'series', 'plot_collapse', 'plot_ablation', 'indicator_table', 'compare_orders']
+__all__ = ['LABELS', 'run_logs', 'series', 'plot_collapse', 'plot_ablation', 'indicator_table', 'compare_orders',
+           'hessian_findings']
 
 # %% ../nbs/14_study.ipynb #00ace1a3
 def _seed_of(p: Path, name: str) -> int | None:
@@ -126,4 +127,39 @@ def compare_orders(first: dict, second: dict, label: str = 'second-order') -> li
         out.append(f"{space}: the {label} search (seed 0) ends with {ss} of 8 skips, against {fs[0]} for the first-order "
                    f"search of the same seed ({fmt_mean_std(fs, 2)} over {len(fs)} first-order seeds){eig}; it took "
                    f"{ts / tf:.1f}x the time per epoch.")
+    return out
+
+# %% ../nbs/14_study.ipynb #722f5a21
+def _value_at(recs: list[dict], epoch: int, key: str):
+    "`key` of the record of `epoch` (-1: the last record), None when missing."
+    r = (recs[-1] if recs else None) if epoch < 0 else next((r for r in recs if r['epoch'] == epoch), None)
+    return None if r is None else r.get(key)
+
+def hessian_findings(hess: dict, key: str = 'lmax', name: str = 'λmax') -> list[str]:
+    "Sentences from Hessian records `hess` {space: {seed: [records]}} (see above); `key` the logged value, `name` its symbol."
+    from scipy.stats import spearmanr
+    out = []
+    for sp, runs in hess.items():
+        ab = [(a, b) for r in runs.values() if (a := _value_at(r, 1, key)) is not None and (b := _value_at(r, -1, key)) is not None]
+        if ab: out.append(f"{sp}: {name} {fmt_mean_std([a for a, _ in ab], 4)} after epoch 1 and {fmt_mean_std([b for _, b in ab], 4)} "
+                          f"at the last epoch (mean ± std over {len(ab)} searches); it ended higher than after epoch 1 in "
+                          f"{sum(b > a for a, b in ab)} of {len(ab)}.")
+    sps = list(hess)
+    if len(sps) >= 2:
+        a, b = ([v for r in hess[sp].values() if (v := _value_at(r, -1, key)) is not None] for sp in sps[:2])
+        m, lo, hi, _ = welch_interval(a, b)
+        if not math.isnan(lo):
+            out.append(f"{sps[0]} − {sps[1]}, last-epoch {name}: {m:+.3g} (95 % CI {lo:+.3g} to {hi:+.3g}, Welch, {len(a)} + {len(b)} searches): "
+                       + ("the interval excludes 0." if lo > 0 or hi < 0 else "the interval contains 0: no evidence of a difference (which is not evidence of none)."))
+    xs = [(v, s) for runs in hess.values() for r in runs.values()
+          if (v := _value_at(r, -1, key)) is not None and (s := _value_at(r, -1, 'skip_count')) is not None]
+    if len(xs) >= 4:
+        rho, p = spearmanr([v for v, _ in xs], [s for _, s in xs])
+        if math.isnan(rho): out.append(f"Over all {len(xs)} searches the rank correlation between the last-epoch {name} and the final skip count is undefined (one of them is constant).")
+        else:
+            verdict = ("larger values go with more skips: the indicator orders these searches by their collapse" if p < 0.05 and rho > 0 else
+                       "larger values go with fewer skips, the opposite of what R-DARTS found" if p < 0.05 else
+                       "no evidence that the indicator orders these searches by their collapse (which is not evidence that it does not)")
+            out.append(f"Over all {len(xs)} searches, Spearman's rank correlation between the last-epoch {name} and the final skip count "
+                       f"is {rho:+.2f} (two-sided p = {p:.2g}): {verdict}.")
     return out

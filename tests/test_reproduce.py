@@ -133,7 +133,7 @@ def test_study_outputs(study):
             assert [x['epoch'] for x in h] == [x['epoch'] for x in log] and all(x['lmin'] <= x['lmax'] for x in h)
             assert [x['skip_count'] for x in h] == [x['skip_count'] for x in log]
     hs = (root/'tables/smoke/hessian.md').read_text()
-    assert 'λmax (last)' in hs and 'λmin (last)' in hs and 'indefinite' in hs
+    assert 'λmax (last)' in hs and 'λmin (last)' in hs and 'indefinite' in hs and 'What λmax says' in hs and 'rank correlation' in hs
     es = (root/'tables/smoke/darts_es.md').read_text()
     assert es.count('| original |') == es.count('| improved |') == MAIN_SEEDS['smoke']
     res = list(csv.DictReader(open(root/'tables/smoke/study/results.csv')))
