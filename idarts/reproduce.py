@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib, json, os, re, shutil, sys, time
 from dataclasses import dataclass
 from pathlib import Path
-from .core import IdartsError, atomic_write_bytes, git_commit, to_markdown, config_hash, env_info, load_json, read_jsonl, save_json
+from .core import IdartsError, atomic_write_bytes, git_commit, to_markdown, config_dict, config_from_dict, config_hash, env_info, load_json, read_jsonl, save_json
 
 # %% auto #0
 __all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'MAIN_SEEDS', 'RETRAINS', 'RETRAIN_SEED', 'LONG', 'LONG_VARIANTS',
@@ -224,7 +224,7 @@ def stage_progress(root, st) -> str:
     return f'running: epoch {k}/{n}, about {per * (n - k) / 60:.1f} min left'
 
 # %% ../nbs/12_reproduce.ipynb #af436369
-from .rundir import LOCK_NAME, RunLock, aside_name, move_aside
+from .rundir import LOCK_NAME, RunLock, aside_name, move_aside, run_files
 
 def _redo_aside(name: str, out: Path) -> Path | None:
     """Move the earlier run in `out` aside under its lock (`rundir.move_aside`), or an output file to `<file>.old-<time>`
@@ -360,10 +360,8 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
 # %% ../nbs/12_reproduce.ipynb #d671f848
 def start_or_resume(out, cfg) -> bool:
     """True when `out` holds a checkpoint of the same config (resume); otherwise an earlier run there is moved aside to
-    `<out>.old` (or `<out>.old-<time>` when that exists: nothing is ever deleted; refused while another process holds
-    the run) and a new run can start."""
-    from idarts.core import config_dict, config_from_dict
-    from idarts.rundir import RunLock, aside_name, run_files
+    `<out>.old-<time>` (`rundir.move_aside`: nothing is ever deleted; refused while another process holds the run)
+    and a new run can start."""
     out = Path(out)
     if (out/'checkpoint.pt').exists() and (out/'config.json').exists():
         saved = load_json(out/'config.json').get('config')
@@ -371,9 +369,7 @@ def start_or_resume(out, cfg) -> bool:
         except (IdartsError, TypeError): pass
         if saved == config_dict(cfg): return True
     if out.is_dir() and run_files(out):
-        old = out.with_name(out.name + '.old')
-        if old.exists(): old = aside_name(out)
-        with RunLock(out): out.rename(old)
+        with RunLock(out): old = move_aside(out)
         print(f"moved the earlier run in {out} (another config) to {old}")
     return False
 

@@ -129,7 +129,7 @@ def compare_orders(first: dict, second: dict, label: str = 'second-order') -> li
                    f"{ts / tf:.1f}x the time per epoch.")
     return out
 
-# %% ../nbs/14_study.ipynb #722f5a21
+# %% ../nbs/14_study.ipynb #f3bcc710
 def _value_at(recs: list[dict], epoch: int, key: str):
     "`key` of the record of `epoch` (-1: the last record), None when missing."
     r = (recs[-1] if recs else None) if epoch < 0 else next((r for r in recs if r['epoch'] == epoch), None)
