@@ -1,11 +1,11 @@
 """Bit-identity of the run lifecycle before and after a refactoring (issue 23, item 1).
 
-`python benchmarks/lifecycle_identity.py record DIR` runs, each in a fresh subprocess on one CPU thread:
+`python benchmarks/lifecycle_identity.py record DIR [NAME ...]` runs (all, or only the runs NAME), each in a fresh subprocess on one CPU thread:
 smoke and cpu-profile searches and trainings, and for each a stop-and-resume case (the finished run's
 `checkpoint.pt.prev`, one epoch earlier, put back as `checkpoint.pt`, its final files removed, then `resume=True`:
 the log is truncated and the last epoch recomputed from the restored model, optimisers, scheduler, streams and RNG).
 `python benchmarks/lifecycle_identity.py compare A B` compares two recordings: every `log.jsonl` (wall-time fields
-left out), `genotype.json`, the `config` of `config.json`, and every tensor of `checkpoint.pt`, `checkpoint.pt.prev`
+left out), `genotype.json`, the `config` of `config.json` (the recording's directory in paths replaced), and every tensor of `checkpoint.pt`, `checkpoint.pt.prev`
 and `model.pt` (`torch.equal`; other values `==`). Prints one line per run and exits 1 on any difference."""
 import json, os, shutil, subprocess, sys
 from pathlib import Path
@@ -45,17 +45,27 @@ def _stop_and_resume(kind, profile, over, done: Path, out: Path):
     _run(kind, profile, over, out, resume=True)
 
 
-def record(d: Path):
+def record(d: Path, only=()):
     d.mkdir(parents=True, exist_ok=True)
     for name, (profile, over) in SEARCHES.items():
+        if only and name not in only: continue
         _run('search', profile, over, d/name)
         _stop_and_resume('search', profile, over, d/name, d/f'{name}-resumed')
         print('recorded', name, flush=True)
     for name, (profile, over, g) in TRAINS.items():
+        if only and name not in only: continue
         over = dict(over, genotype=str(d/g/'genotype.json'))
         _run('train', profile, over, d/name)
         _stop_and_resume('train', profile, over, d/name, d/f'{name}-resumed')
         print('recorded', name, flush=True)
+
+
+def _norm(x, root: Path):
+    "`x` with the recording's directory `root` in its strings replaced by `<DIR>` (a training's config names its genotype.json)."
+    if isinstance(x, str): return x.replace(str(root), '<DIR>')
+    if isinstance(x, dict): return {k: _norm(v, root) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return type(x)(_norm(v, root) for v in x)
+    return x
 
 
 def _same(a, b, where='') -> list[str]:
@@ -79,7 +89,7 @@ def _log(p: Path): return [{k: v for k, v in json.loads(l).items() if k not in W
 def compare(a: Path, b: Path) -> int:
     import torch
     bad = 0
-    for run in sorted(p.name for p in a.iterdir() if p.is_dir()):
+    for run in sorted(p.name for p in b.iterdir() if p.is_dir()):
         ra, rb = a/run, b/run
         names = sorted(p.name for p in ra.iterdir() if not p.name.startswith('.'))
         namesb = sorted(p.name for p in rb.iterdir() if not p.name.startswith('.'))
@@ -92,12 +102,12 @@ def compare(a: Path, b: Path) -> int:
                 counts['records'] = len(la)
                 diffs += [] if la == lb else ['log.jsonl']
             elif n == 'config.json':
-                ca, cb = (json.loads((r/n).read_text()) for r in (ra, rb))
-                diffs += [] if (ca['kind'], ca['config'], ca['config_hash']) == (cb['kind'], cb['config'], cb['config_hash']) else ['config.json']
+                ca, cb = (_norm(json.loads((r/n).read_text()), root) for r, root in ((ra, a), (rb, b)))
+                diffs += [] if (ca['kind'], ca['config']) == (cb['kind'], cb['config']) else ['config.json']
             elif n.endswith('.json'):
                 diffs += [] if (ra/n).read_bytes() == (rb/n).read_bytes() else [n]
             elif n.endswith('.pt') or n.endswith('.pt.prev'):
-                ta, tb = (torch.load(r/n, weights_only=True) for r in (ra, rb))
+                ta, tb = (_norm(torch.load(r/n, weights_only=True), root) for r, root in ((ra, a), (rb, b)))
                 counts['tensors'] = counts.get('tensors', 0) + sum(1 for _ in _tensors(ta))
                 diffs += [f"{n}{w}" for w in _same(ta, tb)]
         bad += bool(diffs)
@@ -115,5 +125,5 @@ def _tensors(x):
 
 
 if __name__ == '__main__':
-    if sys.argv[1] == 'record': record(Path(sys.argv[2]))
+    if sys.argv[1] == 'record': record(Path(sys.argv[2]), sys.argv[3:])
     else: sys.exit(compare(Path(sys.argv[2]), Path(sys.argv[3])))

@@ -253,7 +253,7 @@ class Run(RunDir):
         try: saved, now = upgrade_config(type(self.cfg), ck['config']), config_dict(self.cfg)   # old field names upgraded
         except (KeyError, TypeError, ValueError, IndexError) as e: raise self._incomplete(e) from None
         diff = config_diff(saved, now, self.free)
-        if diff: raise IdartsError(f"{self.ckpt_path}: written by a {self.kind} with different {diff} (" +
+        if diff: raise IdartsError(f"{self.ckpt_path}: written by a {self.kind} run with different {diff} (" +
                                    ', '.join(f"{k}: {saved.get(k)!r} there, {now.get(k)!r} here" for k in diff) +
                                    f"); resume with the run's own config ({self.path/'config.json'}) or start a new run with another --out")
         return ck
