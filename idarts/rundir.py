@@ -231,9 +231,10 @@ class Run(RunDir):
     for an earlier run, the checkpoint to `resume` from (checked against `cfg`, fields in `free` excepted), `config.json`,
     the log, saving and restoring the run's stateful objects (`restore`, `save`) and the NaN guard (`check_finite`)."""
     def __init__(self, path, cfg, kind: str, resume: bool = False, overwrite: bool = False, free=(), nan_fix: str = '',
-                 writer: bool = True):
+                 writer: bool = True, check=None):
         super().__init__(path, resume=resume, overwrite=overwrite, lock=writer)
         self.cfg, self.kind, self.free, self.nan_fix, self.writer = cfg, kind, tuple(free), nan_fix, writer
+        self.check = check                     # a function of the resumed checkpoint, called first (training: its network)
         self.ckpt_path, self.log_path = self.path/'checkpoint.pt', self.path/'log.jsonl'
         self.ckpt = self.epoch = None         # the checkpoint resumed from; the last epoch saved (None: none yet)
         self.state, self.extra = {}, {}        # what `save` saves (set by `restore`)
@@ -250,6 +251,7 @@ class Run(RunDir):
         "The checkpoint to continue (with `resume`, when there is one), refused when it holds another config."
         if not (self.resume and self.ckpt_path.exists()): return None
         ck = load_checkpoint(self.ckpt_path)
+        if self.check: self.check(ck)
         try: saved, now = upgrade_config(type(self.cfg), ck['config']), config_dict(self.cfg)   # old field names upgraded
         except (KeyError, TypeError, ValueError, IndexError) as e: raise self._incomplete(e) from None
         diff = config_diff(saved, now, self.free)

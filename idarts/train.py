@@ -217,23 +217,23 @@ def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True, ov
     Rank 0 holds the lock on `out`; an earlier run there is refused unless `resume`, or moved aside with `overwrite`."""
     out = Path(out)
     check_config(cfg)
+    spec = config_spec(cfg)
     own, rank, world, device = _dist_setup(cfg)
     try:
-        with Run(out, cfg, 'train', resume=resume, overwrite=overwrite, free=_FREE, nan_fix=_NAN_FIX, writer=rank == 0) as run:
-            return _train(run, rank, world, device, progress)
+        with Run(out, cfg, 'train', resume=resume, overwrite=overwrite, free=_FREE, nan_fix=_NAN_FIX, writer=rank == 0,
+                 check=lambda ck: check_spec(ck, spec, out/'checkpoint.pt')) as run:
+            return _train(run, spec, rank, world, device, progress)
     finally:
         if own and dist.is_initialized(): dist.destroy_process_group()
 
 # %% ../nbs/09_train.ipynb #fcb0a586
-def _train_setup(run: Run, rank: int, world: int, device) -> tuple:
-    "The model (and `net`, its DDP wrapper or itself), Adam, the schedule, this rank's batches, the validation images (rank 0) and the spec of training `run`."
+def _train_setup(run: Run, spec: dict, rank: int, world: int, device) -> tuple:
+    "The model of `spec` (and `net`, its DDP wrapper or itself), Adam, the schedule, this rank's batches and the validation images (rank 0) of training `run`."
     cfg = run.cfg
     if cfg.batch % world:
         raise IdartsError(f"the global batch {cfg.batch} does not split over {world} processes; use a multiple of {world}")
     set_seed(cfg.seed)
     if device.type == 'cuda': torch.backends.cudnn.benchmark = True   # fixed patch shapes: let cuDNN pick kernels
-    spec = config_spec(cfg)
-    if run.ckpt is not None: check_spec(run.ckpt, spec, run.ckpt_path)
     model = build_model(spec)                       # identical on every rank (same seed)
     if world > 1: model = sync_batchnorm(model, device)
     mf = torch.channels_last if cfg.channels_last else torch.contiguous_format
@@ -250,7 +250,7 @@ def _train_setup(run: Run, rank: int, world: int, device) -> tuple:
     ipe, total = cfg.iters_per_epoch, cfg.epochs * cfg.iters_per_epoch
     batches = PatchStream(data, start * ipe, total, rank, world, num_workers=cfg.num_workers, pin_memory=device.type == 'cuda',
                           persistent_workers=cfg.num_workers > 0).open()
-    return model, net, opt, sched, batches, val, spec
+    return model, net, opt, sched, batches, val
 
 # %% ../nbs/09_train.ipynb #cc452c9b
 _NAN_FIX = "start a new run with a lower lr or a grad_clip"
@@ -271,10 +271,10 @@ def _train_step(net, opt, batch, cfg: TrainConfig, device, world: int) -> float:
     return float(lv)
 
 # %% ../nbs/09_train.ipynb #0afb7ab3
-def _train(run: Run, rank: int, world: int, device, progress: bool) -> Path:
+def _train(run: Run, spec: dict, rank: int, world: int, device, progress: bool) -> Path:
     "The training loop of `run` on this rank: epochs of steps, then the schedule, validation, the log line, the checkpoint."
     cfg, ipe = run.cfg, run.cfg.iters_per_epoch
-    model, net, opt, sched, batches, val, spec = _train_setup(run, rank, world, device)
+    model, net, opt, sched, batches, val = _train_setup(run, spec, rank, world, device)
     start = run.epoch or 0
     bar = tqdm(total=cfg.epochs * ipe, initial=start * ipe, disable=not progress or rank != 0, dynamic_ncols=True,
                desc=f"train {run.path.name}", unit='it')
