@@ -5,8 +5,8 @@
 #   make reproduce PROFILE=paper DRY_RUN=1 GPUS=3   ... and which stage would run on which of 3 GPUs when (the makespan)
 #   make reproduce GPUS=N GPUS_PER_TRAIN=k   stages on the first N visible GPUs, one each; a training on k (torchrun)
 #   make reproduce EXECUTOR=slurm [SLURM_PARTITION=p] [PRINT_SBATCH=1]   every stage a Slurm job (submitit); or print the scripts
-#   make study [PROFILE=cpu]       the main comparison over 8 seeds per space, the ablation, the exact Hessian indicator, second order
-#   make study-long [PROFILE=cpu]  the paper's 50 search epochs for original, improved and original-crc (2 seeds each)
+#   make study [PROFILE=cpu]       the main comparison over 8 seeds per space, the exact Hessian indicator, exact second order
+#   make study-long [PROFILE=cpu]  the paper's 50 search epochs (original, improved, original-crc; 2 seeds) and the ablation
 #   make remedies [PROFILE=cpu]    six remedies for skip collapse from the NAS literature on the original space (3 seeds each)
 #   make lab                       JupyterLab on nbs/ (the notebooks, run top to bottom)
 #   make install TORCH_INDEX=cpu   which torch build: cpu, cu126, cu128, ... (PyTorch's wheel index); default: pip's index

@@ -1,6 +1,6 @@
 """Seconds per search step of each remedy for skip collapse (06b_remedies) relative to plain DARTS, in one process.
 
-One step = what `idarts.search._search_epoch` does: `Architect.step` (first order) on a val batch, then an SGD step
+One step = what a step of the loop in `idarts.search.search` does: `Architect.step` (first order) on a val batch, then an SGD step
 (momentum, weight decay, grad clip 5) on a train batch, with the remedy's hooks for the epoch (`remedy_schedule`,
 `set_mixed_ops`, `beta_reg`, `perturbed_forward`). The `cpu` profile's supernet on the original space by default
 (C16, K3 cells, batch 8, HR patches 64 = LR 16, x4), random data (loading is not timed), one thread. The variants

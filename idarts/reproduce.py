@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib, json, os, re, shutil, sys, time
 from dataclasses import dataclass
 from pathlib import Path
-from .core import IdartsError, atomic_write_bytes, git_commit, to_markdown, config_hash, env_info, load_json, read_jsonl, save_json
+from .core import IdartsError, atomic_write_bytes, git_commit, to_markdown, config_dict, config_from_dict, config_hash, env_info, load_json, read_jsonl, save_json
 
 # %% auto #0
-__all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'MAIN_SEEDS', 'RETRAINS', 'RETRAIN_SEED', 'LONG', 'LONG_VARIANTS', 'METHODS',
-           'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'GPUS_PER_TRAIN', 'TRAIN_PROCS_ENV', 'EVAL_SETS', 'Stage',
-           'plan', 'stage_hash', 'stage_progress', 'stage_need', 'visible_gpus', 'assign', 'stage_env', 'simulate',
-           'output_digests', 'outputs_intact', 'reproduce', 'start_or_resume', 'write_report']
+__all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'MAIN_SEEDS', 'RETRAINS', 'RETRAIN_SEED', 'LONG', 'LONG_VARIANTS',
+           'SECOND_ORDERS', 'METHODS', 'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'GPUS_PER_TRAIN',
+           'TRAIN_PROCS_ENV', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash', 'stage_progress', 'stage_need',
+           'visible_gpus', 'assign', 'stage_env', 'simulate', 'output_digests', 'outputs_intact', 'reproduce',
+           'start_or_resume', 'write_report']
 
 # %% ../nbs/12_reproduce.ipynb #bb263851
 PAPER_NBS = Path(__file__).resolve().parent.parent/'nbs'/'paper' if '__file__' in globals() else Path('paper').resolve()
@@ -29,12 +30,13 @@ class Stage:
     group: str = 'paper'  # 'paper' (make reproduce), 'study' (make study), 'long' (make study-long) or 'remedies' (make remedies)
 
 SEEDS = dict(smoke=2, cpu=3, paper=1)        # search (and training) seeds per space in `make reproduce`
-STUDY_SEEDS = dict(smoke=1, cpu=2, paper=2)  # seeds per ablation variant in `make study`
+STUDY_SEEDS = dict(smoke=1, cpu=2, paper=2)  # seeds per ablation variant in `make study-long`
 MAIN_SEEDS = dict(smoke=3, cpu=8, paper=8)   # searches per space in the study's main comparison (the first SEEDS from `make reproduce`)
 RETRAINS = dict(smoke=1, cpu=3, paper=3)     # searches per space trained a second time in `make study`
 RETRAIN_SEED = 100                           # the second training of search seed k uses training seed RETRAIN_SEED + k
 LONG = dict(smoke=(4, 1), cpu=(50, 2), paper=(50, 2))  # (epochs, seeds) of the long-horizon searches (`make study-long`)
 LONG_VARIANTS = ('original', 'improved', 'original-crc')
+SECOND_ORDERS = ('second-exact',)      # the study's second-order searches (one per space, seed 0)
 METHODS = {'original': 'Original DARTS', 'improved': 'Ours'}
 ABLATION = ('improved-pool', 'improved-noid', 'improved-rcb', 'improved-concat', 'improved-nobn',
             'original-nopool', 'original-id', 'original-crc', 'original-mean')
@@ -84,7 +86,8 @@ def _paper_stages(profile: str, seeds: int) -> list[Stage]:
 def _hessian(P, name, run, out, group, deps, every=1) -> Stage:
     return Stage(name, 'hessian_run.ipynb', dict(P, run=run, out=out, every=every), deps=deps, outputs=(out,), group=group)
 
-def _study_stages(profile: str, seeds: int, base: list[Stage]) -> list[Stage]:
+def _study_stages(profile: str, base: list[Stage]) -> list[Stage]:
+    "The main comparison over `MAIN_SEEDS` seeds (with `RETRAINS` second trainings), the Hessians of its searches, the second-order searches."
     P, runs, tabs, figs = dict(profile=profile), f'runs/{profile}', f'tables/{profile}', f'figures/{profile}'
     n0 = sum(s.name.startswith('search_original_s') for s in base)
     n, stu = max(n0, MAIN_SEEDS.get(profile, 8)), f'{tabs}/study'
@@ -99,31 +102,38 @@ def _study_stages(profile: str, seeds: int, base: list[Stage]) -> list[Stage]:
             st += _train_eval(P, runs, f'{stu}/results', sp, k, 'study') + (_train_eval(P, runs, f'{stu}/results', sp, k, 'study', retrain=True) if k < r else [])
             st.append(_hessian(P, f'hessian_{sp}_s{k}', f'{runs}/search/{sp}-s{k}', f'{runs}/hessian/{sp}-s{k}.jsonl', 'study', (f'search_{sp}_s{k}',)))
     st += [_search(P, f'study_{sp}-{o}_s0', sp, 0, f'{runs}/study/{sp}-{o}-s0', order=o, group='study')
-           for o in ('second', 'second-exact') for sp in METHODS]
-    st += [_search(P, f'study_{v}_s{k}', v, k, f'{runs}/study/{v}-s{k}', group='study') for v in ABLATION for k in range(seeds)]
+           for o in SECOND_ORDERS for sp in METHODS]
     evals = tuple(s.name for s in base + st if s.name.startswith('eval_'))
     st.append(Stage('table2_study', 'table2.ipynb', dict(P, results=[f'{tabs}/results', f'{stu}/results'], out=stu), deps=evals, group='study',
                     outputs=tuple(f'{stu}/{f}' for f in ('table2.md', 'differences.md', 'differences.csv', 'notes.md'))))
     searches = tuple(s.name for s in base + st if s.notebook == 'search.ipynb')
-    st.append(Stage('ablation', 'ablation.ipynb', dict(P, base=f'{runs}/search', study=f'{runs}/study', variants=list(ABLATION),
-                    tables=tabs, figures=figs), deps=searches, group='study',
-                    outputs=(f'{figs}/ablation_skips.png', f'{tabs}/ablation.md', f'{tabs}/ablation.csv', f'{tabs}/ablation_findings.md')))
     st.append(Stage('hessian', 'hessian.ipynb', dict(P, base=f'{runs}/search', study=f'{runs}/study', hessians=f'{runs}/hessian',
                     tables=tabs, figures=figs), deps=searches + tuple(s.name for s in st if s.name.startswith('hessian_')), group='study',
                     outputs=(f'{figs}/hessian_eig.png', f'{tabs}/hessian.md', f'{tabs}/darts_es.md', f'{tabs}/second_order.md')))
     return st
 
 # %% ../nbs/12_reproduce.ipynb #262c633e
-def _long_stages(profile: str) -> list[Stage]:
+def _long_stages(profile: str, seeds: int, base: list[Stage]) -> list[Stage]:
+    """The 50-epoch searches of `LONG_VARIANTS` with their Hessians, and the ablation (`seeds` 10-epoch searches per variant of `ABLATION`).
+    The long searches come first: they are the longest stages, and the short ones fill the other slot around them."""
     P, runs, tabs, figs = dict(profile=profile), f'runs/{profile}', f'tables/{profile}', f'figures/{profile}'
-    epochs, seeds = LONG.get(profile, (50, 2))
+    epochs, n = LONG.get(profile, (50, 2))
+    n0 = sum(s.name.startswith('search_original_s') for s in base)   # the short original/improved searches of `make reproduce`
     st = [_search(P, f'long_{v}_s{k}', v, k, f'{runs}/long/{v}-s{k}', group='long', epochs=epochs, snapshot_every=1)
-          for v in LONG_VARIANTS for k in range(seeds)]
+          for v in LONG_VARIANTS for k in range(n)]
     st += [_hessian(P, f'hessian_long_{v}_s{k}', f'{runs}/long/{v}-s{k}', f'{runs}/hessian/long-{v}-s{k}.jsonl', 'long', (f'long_{v}_s{k}',))
-           for v in LONG_VARIANTS for k in range(seeds)]
+           for v in LONG_VARIANTS for k in range(n)]
+    st += [_search(P, f'study_{v}_s{k}', v, k, f'{runs}/study/{v}-s{k}', group='long') for v in ABLATION for k in range(seeds)]
+    searches = tuple(s.name for s in base + st if s.notebook == 'search.ipynb' and not s.name.startswith('long_'))
+    st.append(Stage('ablation', 'ablation.ipynb', dict(P, base=f'{runs}/search', base_seeds=n0, study=f'{runs}/study', variants=list(ABLATION),
+                    tables=tabs, figures=figs), deps=searches, group='long',
+                    outputs=(f'{figs}/ablation_skips.png', f'{tabs}/ablation.md', f'{tabs}/ablation.csv', f'{tabs}/ablation_findings.md')))
     short = {v: f'{runs}/search' if v in METHODS else f'{runs}/study' for v in LONG_VARIANTS}
-    st.append(Stage('long', 'long.ipynb', dict(P, long=f'{runs}/long', short=short, hessians=f'{runs}/hessian', variants=list(LONG_VARIANTS),
-                    tables=tabs, figures=figs), deps=tuple(s.name for s in st), group='long',
+    ks = {v: n0 if v in METHODS else seeds for v in LONG_VARIANTS}   # which short searches stand beside the long ones
+    st.append(Stage('long', 'long.ipynb', dict(P, long=f'{runs}/long', short=short, short_seeds=ks, hessians=f'{runs}/hessian',
+                    variants=list(LONG_VARIANTS), tables=tabs, figures=figs),
+                    deps=tuple(s.name for s in st if s.name.startswith(('long_', 'hessian_long_')))
+                    + tuple(f'{"search" if v in METHODS else "study"}_{v}_s{k}' for v in LONG_VARIANTS for k in range(ks[v])), group='long',
                     outputs=(f'{figs}/long_skips.png', f'{tabs}/long.md')))
     return st
 
@@ -162,17 +172,18 @@ def _remedy_stages(profile: str, base: list[Stage], seeds: int | None = None) ->
 def plan(profile: str, group: str = 'paper', seeds: int | None = None, study_seeds: int | None = None) -> list[Stage]:
     """The stages of a profile, in dependency order: `group` 'paper' (the paper's figures and tables, `seeds`
     searches and trainings per space), 'study' (the paper group's runs, the main comparison over more seeds, the
-    ablation and the indicators), 'long' (the 50-epoch searches), 'remedies' (the remedies for skip collapse on the original space) or 'all'."""
+    indicators, second order), 'long' (the paper group's runs, the 50-epoch searches and the ablation), 'remedies'
+    (the remedies for skip collapse on the original space) or 'all'."""
     if group not in GROUPS: raise IdartsError(f"unknown stage group {group!r}; choose one of {', '.join(GROUPS)}")
     seeds, study_seeds = seeds or SEEDS.get(profile, 1), study_seeds or STUDY_SEEDS.get(profile, 2)
     paper = _paper_stages(profile, seeds)
-    study = _study_stages(profile, study_seeds, paper)
+    study = _study_stages(profile, paper)
     runs = [s for s in paper if s.notebook in ('search.ipynb', 'train.ipynb', 'evaluate.ipynb')]
     if group == 'paper': return paper
     if group == 'study': return runs + study
-    if group == 'long': return _long_stages(profile)
+    if group == 'long': return runs + _long_stages(profile, study_seeds, paper)
     if group == 'remedies': return runs + _remedy_stages(profile, paper)
-    return paper + study + _long_stages(profile) + _remedy_stages(profile, paper)
+    return paper + study + _long_stages(profile, study_seeds, paper) + _remedy_stages(profile, paper)
 
 # %% ../nbs/12_reproduce.ipynb #24a80f54
 def _nb_source_hash(path) -> str:
@@ -216,7 +227,7 @@ def stage_progress(root, st) -> str:
     return f'running: epoch {k}/{n}, about {per * (n - k) / 60:.1f} min left'
 
 # %% ../nbs/12_reproduce.ipynb #af436369
-from .rundir import LOCK_NAME, RunLock, aside_name, move_aside
+from .rundir import LOCK_NAME, RunLock, aside_name, move_aside, run_files
 
 def _redo_aside(name: str, out: Path) -> Path | None:
     """Move the earlier run in `out` aside under its lock (`rundir.move_aside`), or an output file to `<file>.old-<time>`
@@ -458,10 +469,8 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
 # %% ../nbs/12_reproduce.ipynb #d671f848
 def start_or_resume(out, cfg) -> bool:
     """True when `out` holds a checkpoint of the same config (resume); otherwise an earlier run there is moved aside to
-    `<out>.old` (or `<out>.old-<time>` when that exists: nothing is ever deleted; refused while another process holds
-    the run) and a new run can start."""
-    from idarts.core import config_dict, config_from_dict
-    from idarts.rundir import RunLock, aside_name, run_files
+    `<out>.old-<time>` (`rundir.move_aside`: nothing is ever deleted; refused while another process holds the run)
+    and a new run can start."""
     out = Path(out)
     if (out/'checkpoint.pt').exists() and (out/'config.json').exists():
         saved = load_json(out/'config.json').get('config')
@@ -469,9 +478,7 @@ def start_or_resume(out, cfg) -> bool:
         except (IdartsError, TypeError): pass
         if saved == config_dict(cfg): return True
     if out.is_dir() and run_files(out):
-        old = out.with_name(out.name + '.old')
-        if old.exists(): old = aside_name(out)
-        with RunLock(out): out.rename(old)
+        with RunLock(out): old = move_aside(out)
         print(f"moved the earlier run in {out} (another config) to {old}")
     return False
 
@@ -480,8 +487,9 @@ from .paper import TABLE2_SETS  # the paper's numbers live in 00b_paper
 EVAL_SETS = dict(smoke=('Set5',), cpu=TABLE2_SETS, paper=TABLE2_SETS)
 
 # %% ../nbs/12_reproduce.ipynb #05cc7b33
-def _read(path):
-    return Path(path).read_text().strip() if Path(path).exists() else f'_missing: {path}_'
+def _read(root, rel: str) -> str:
+    "The text of `root/rel`, or a note naming `rel` (relative: a report never names a machine's paths)."
+    return (Path(root)/rel).read_text().strip() if (Path(root)/rel).exists() else f'_missing: {rel}_'
 
 def _provenance(records) -> str:
     "Which commit(s) the records' stages ran at: one clean commit, or the list (with their stages' count)."
@@ -506,8 +514,8 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
               f"Stages run {jobs} at a time where their dependencies allow. The last invocation ran {n_run} of "
               f"{len(records)} stages of group `{group}` (the others were up to date) in {wall:.1f} s of wall time.", '',
               f'## Table 2 (x4, PSNR dB / SSIM on Y, mean ± std over {SEEDS.get(profile, 1)} seeds)', '',
-              _read(root/f'tables/{profile}/table2.md'), '', _read(root/f'tables/{profile}/notes.md'), '',
-              '## Complexity', '', _read(root/f'tables/{profile}/complexity.md'), '',
+              _read(root, f'tables/{profile}/table2.md'), '', _read(root, f'tables/{profile}/notes.md'), '',
+              '## Complexity', '', _read(root, f'tables/{profile}/complexity.md'), '',
               '## Figures', '']
         for title, f in [('Fig. 2 — original DARTS: skip connections in the derived cell vs epoch', 'fig2_original_skips.png'),
                          ('Fig. 4 — improved DARTS: skip connections vs epoch', 'fig4_improved_skips.png'),
@@ -516,23 +524,24 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
                          ('Fig. 7 — training loss and validation PSNR', 'fig7_training.png')]:
             L += [f'### {title}', '', f'![{title}]({fig_prefix}{f})', '']
         L += ['## The study (`make study`)', '']
-        if not (root/f'tables/{profile}/ablation.md').exists(): L += [f'Not run yet: `make study PROFILE={profile}`.', '']
+        if not (root/f'tables/{profile}/study/table2.md').exists(): L += [f'Not run yet: `make study PROFILE={profile}`.', '']
         else:
-            L += [f'### The main comparison over more seeds', '', _read(root/f'tables/{profile}/study/table2.md'), '',
-                  _read(root/f'tables/{profile}/study/differences.md'), '', _read(root/f'tables/{profile}/study/notes.md'), '',
+            L += [f'### The main comparison over more seeds', '', _read(root, f'tables/{profile}/study/table2.md'), '',
+                  _read(root, f'tables/{profile}/study/differences.md'), '', _read(root, f'tables/{profile}/study/notes.md'), '',
+                  _read(root, f'tables/{profile}/hessian.md'), '', _read(root, f'tables/{profile}/darts_es.md'), '',
+                  _read(root, f'tables/{profile}/second_order.md'), '',
+                  '### Skip count, λmax and λmin of the exact alpha Hessian during search', '',
+                  f'![Skip count, λmax and λmin of the exact alpha Hessian during search]({fig_prefix}hessian_eig.png)', '']
+        L += ['## The search length and the ablation (`make study-long`)', '']
+        if not (root/f'tables/{profile}/long.md').exists(): L += [f'Not run yet: `make study-long PROFILE={profile}`.', '']
+        else:
+            L += [_read(root, f'tables/{profile}/long.md'), '', f'![Skip count per epoch, long and short searches]({fig_prefix}long_skips.png)', '',
                   '### Which change stops the collapse (computed from the ablation table; 10-epoch searches)', '',
-                  _read(root/f'tables/{profile}/ablation_findings.md'), '', _read(root/f'tables/{profile}/ablation.md'), '',
-                  _read(root/f'tables/{profile}/hessian.md'), '', _read(root/f'tables/{profile}/darts_es.md'), '',
-                  _read(root/f'tables/{profile}/second_order.md'), '']
-            for title, f in [('Ablation — skip connections in the derived cell per variant', 'ablation_skips.png'),
-                             ('Skip count, λmax and λmin of the exact alpha Hessian during search', 'hessian_eig.png')]:
-                L += [f'### {title}', '', f'![{title}]({fig_prefix}{f})', '']
-        if (root/f'tables/{profile}/long.md').exists():
-            L += ['## The paper\'s search length (`make study-long`)', '', _read(root/f'tables/{profile}/long.md'), '',
-                  '![Skip count per epoch, long and short searches]' + f'({fig_prefix}long_skips.png)', '']
+                  _read(root, f'tables/{profile}/ablation_findings.md'), '', _read(root, f'tables/{profile}/ablation.md'), '',
+                  f'![Ablation — skip connections in the derived cell per variant]({fig_prefix}ablation_skips.png)', '']
         if (root/f'tables/{profile}/remedies.md').exists():
-            L += ['## Remedies for skip collapse on the original space (`make remedies`)', '', _read(root/f'tables/{profile}/remedies_findings.md'), '',
-                  _read(root/f'tables/{profile}/remedies.md'), '', '![Skip count per epoch, every remedy]' + f'({fig_prefix}remedies_skips.png)', '']
+            L += ['## Remedies for skip collapse on the original space (`make remedies`)', '', _read(root, f'tables/{profile}/remedies_findings.md'), '',
+                  _read(root, f'tables/{profile}/remedies.md'), '', '![Skip count per epoch, every remedy]' + f'({fig_prefix}remedies_skips.png)', '']
         return '\n'.join(L) + '\n'
     out = root/'runs'/profile/'REPORT.md'
     atomic_write_bytes(out, body(os.path.relpath(root/'figures'/profile, out.parent) + '/').encode())

@@ -7,15 +7,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
-from .core import (IdartsError, JsonlLogger, config_dict, upgrade_config, get_device, load_checkpoint, load_json, save_json,
-                         prepare_run_dir, read_log, rng_state, save_checkpoint, set_rng_state, set_seed)
-from .rundir import (SEED, Bool, Choice, Float, Int, RunDir, Str, Tuple, check_finite, config_diff, validate_config)
+from .core import IdartsError, config_dict, get_device, load_json, read_log, save_checkpoint, save_json, set_seed
+from .rundir import SEED, Bool, Choice, Float, Int, Run, Str, Tuple, validate_config
 from .data import PatchDataset, list_images, split_images
 from .metrics import psnr_torch, quantize
 from .stream import KeyedPatches, PassSchedule, PatchStream
@@ -29,8 +28,8 @@ from .remedies import (beta_reg, cap_skips, early_stopping, final_genotype, pert
                              set_mixed_ops)
 
 # %% auto #0
-__all__ = ['ALPHA_PRESETS', 'SEARCH_RULES', 'SearchConfig', 'alpha_betas', 'check_search_config', 'search_stream',
-           'make_architect', 'search_data', 'snapshot_path', 'save_snapshot', 'search', 'plot_search']
+__all__ = ['ALPHA_PRESETS', 'SEARCH_RULES', 'SearchConfig', 'alpha_betas', 'check_search_config', 'search_stream', 'search_data',
+           'make_architect', 'snapshot_path', 'save_snapshot', 'search', 'plot_search']
 
 # %% ../nbs/08_search.ipynb #711e7bbb
 @dataclass
@@ -162,22 +161,8 @@ def _epoch_record(model, epoch, eval_batches, cfg) -> dict:
                 hessian_eig=_hessian_eig(model, eval_batches, cfg.hessian_patches, cfg.hessian_iters), **capped,
                 **(_es_hessian(model, eval_batches, cfg) if cfg.darts_es else {}))
 
-# %% ../nbs/08_search.ipynb #f3f5c55d
-_IGNORED_ON_RESUME = ('device', 'num_workers')
-
-def _config_changes(saved: dict, cfg: SearchConfig) -> list:
-    "Fields of `cfg` that differ from a `saved` config (old field names upgraded), ignoring those that cannot change the result."
-    return config_diff(upgrade_config(SearchConfig, saved), config_dict(cfg), _IGNORED_ON_RESUME)
-
 # %% ../nbs/08_search.ipynb #70a0ec2b
 def _to(batch, dev): return [t.to(dev, non_blocking=True) for t in batch]
-
-# %% ../nbs/08_search.ipynb #a7c31e02
-def make_architect(model, cfg: SearchConfig) -> Architect:
-    "The `Architect` of a search config (its alpha optimiser; order 'second-forward' / 'second-exact' = second order with `fd='forward'` / `'exact'`)."
-    order, _, fd = cfg.order.partition('-')
-    return Architect(model, cfg.w_momentum, cfg.w_weight_decay, a_lr=cfg.a_lr, a_betas=alpha_betas(cfg),
-                     a_weight_decay=cfg.a_weight_decay, order=order, fd=fd or 'central')
 
 # %% ../nbs/08_search.ipynb #2b9ea3f3
 def search_data(cfg: SearchConfig, dev=None) -> tuple:
@@ -192,48 +177,35 @@ def search_data(cfg: SearchConfig, dev=None) -> tuple:
     return trn_ds, val_ds, [_to([torch.stack([it[j] for it in items[k:k + cfg.batch]]) for j in (0, 1)], dev or 'cpu')
                             for k in range(0, len(items), cfg.batch)]
 
-# %% ../nbs/08_search.ipynb #78342c60
+# %% ../nbs/08_search.ipynb #f3f5c55d
+_FREE = ('device', 'num_workers')   # config fields a resumed search may change: they cannot change its result
 _NAN_FIX = "lower w_lr or a_lr (or use grad_clip) and start a new run, or resume to retry"
 
-def _search_setup(cfg: SearchConfig, out: Path, resume: bool) -> SimpleNamespace:
-    "Everything a search epoch needs, new or restored from `out/checkpoint.pt` (the lock on `out` is held)."
-    ckpt_path, log_path = out/'checkpoint.pt', out/'log.jsonl'
-    ckpt = load_checkpoint(ckpt_path) if resume and ckpt_path.exists() else None
-    if ckpt is not None:
-        diff = _config_changes(ckpt['config'], cfg)
-        if diff: raise IdartsError(f"{ckpt_path}: written by a search with different {diff}; resume with the run's own "
-                                   f"config ({out/'config.json'}) or start a new run in another directory")
-    if ckpt is None or not (out/'config.json').exists(): prepare_run_dir(out, cfg, 'search')
+# %% ../nbs/08_search.ipynb #a7c31e02
+def make_architect(model, cfg: SearchConfig) -> Architect:
+    "The `Architect` of a search config (its alpha optimiser; order 'second-forward' / 'second-exact' = second order with `fd='forward'` / `'exact'`)."
+    order, _, fd = cfg.order.partition('-')
+    return Architect(model, cfg.w_momentum, cfg.w_weight_decay, a_lr=cfg.a_lr, a_betas=alpha_betas(cfg),
+                     a_weight_decay=cfg.a_weight_decay, order=order, fd=fd or 'central')
 
+# %% ../nbs/08_search.ipynb #78342c60
+def _search_setup(run: Run) -> tuple:
+    "The supernet, its `Architect`, optimiser and schedule, the two streams, the eval batches and the device of search `run`."
+    cfg = run.cfg
     set_seed(cfg.seed, cfg.deterministic)
     dev = get_device(cfg.device)
     trn_ds, val_ds, eval_batches = search_data(cfg, dev)
-    trn = search_stream(trn_ds, cfg, 0)
-    val = search_stream(val_ds, cfg, 1)
-
+    trn, val = search_stream(trn_ds, cfg, 0), search_stream(val_ds, cfg, 1)
     model = SearchNetwork(cfg.channels, cfg.cells, cfg.scale, cfg.space, cfg.checkpointing).to(dev)
     w_optim = torch.optim.SGD(model.weights(), lr=cfg.w_lr, momentum=cfg.w_momentum, weight_decay=cfg.w_weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_optim, T_max=cfg.epochs, eta_min=cfg.w_lr_min)
     arch = make_architect(model, cfg)
-    st = SimpleNamespace(cfg=cfg, out=out, ckpt_path=ckpt_path, dev=dev, trn=trn, val=val, eval_batches=eval_batches,
-                         steps=cfg.steps_per_epoch or trn.schedule.per_pass, model=model, w_optim=w_optim, sched=sched, arch=arch,
-                         log=JsonlLogger(log_path), start=0)
-    if ckpt is not None:
-        model.load_state_dict(ckpt['model'])
-        w_optim.load_state_dict(ckpt['w_optim'])
-        arch.load_state_dict(ckpt['a_optim'])
-        sched.load_state_dict(ckpt['sched'])
-        trn.load_state_dict(ckpt['streams']['train'])
-        val.load_state_dict(ckpt['streams']['val'])
-        set_rng_state(ckpt['rng'])
-        st.start = int(ckpt['epoch'])
-        st.log.truncate('epoch', st.start)
-    else:
-        if log_path.exists(): log_path.unlink()
-        rec = _epoch_record(model, 0, eval_batches, cfg)
-        st.log.log(**rec, train_loss=None, train_psnr=None, arch_loss=None, w_lr=None, a_lr=cfg.a_lr, seconds=0.)
-        _search_save(st, 0)
-    return st
+    run.restore(dict(model=model, w_optim=w_optim, a_optim=arch, sched=sched, streams=dict(train=trn, val=val)))
+    if run.ckpt is None:   # a new run: epoch 0 is the untrained supernet
+        run.log(**_epoch_record(model, 0, eval_batches, cfg), train_loss=None, train_psnr=None, arch_loss=None, w_lr=None,
+                a_lr=cfg.a_lr, seconds=0.)
+        _search_save(run, model, 0)
+    return model, arch, w_optim, sched, trn, val, eval_batches, dev
 
 # %% ../nbs/08_search.ipynb #00beec02
 def snapshot_path(out, epoch: int) -> Path:
@@ -248,76 +220,61 @@ def save_snapshot(model, epoch: int, cfg: SearchConfig, out) -> Path:
     return p
 
 # %% ../nbs/08_search.ipynb #68e1a6a7
-def _search_save(st, epoch: int):
-    "Checkpoint everything exact resume needs (atomically; the previous one is kept as `.prev`); a snapshot when one is due."
-    if st.cfg.snapshot_every and epoch % st.cfg.snapshot_every == 0: save_snapshot(st.model, epoch, st.cfg, st.out)
-    save_checkpoint(dict(model=st.model.state_dict(), w_optim=st.w_optim.state_dict(), a_optim=st.arch.state_dict(),
-                         sched=st.sched.state_dict(), streams=dict(train=st.trn.state_dict(), val=st.val.state_dict()),
-                         rng=rng_state(), epoch=epoch, config=config_dict(st.cfg)), st.ckpt_path)
+def _search_save(run: Run, model, epoch: int):
+    "The checkpoint of `epoch` (`Run.save`: all that exact resume needs), after a snapshot of the supernet when one is due."
+    if run.cfg.snapshot_every and epoch % run.cfg.snapshot_every == 0: save_snapshot(model, epoch, run.cfg, run.path)
+    run.save(epoch)
 
 # %% ../nbs/08_search.ipynb #c257edc6
-def _search_epoch(st, epoch: int, progress: bool = True) -> dict:
-    "One epoch of bilevel steps, then its log record (returned)."
-    from tqdm.auto import tqdm
-    cfg, model, w_optim, dev = st.cfg, st.model, st.w_optim, st.dev
-    t0, w_lr = time.time(), w_optim.param_groups[0]['lr']
-    tl = tp = al = 0.
-    n = 0
-    rem = remedy_schedule(cfg, epoch)   # {} unless a remedy is on (06b_remedies)
+def _remedies(model, cfg: SearchConfig, epoch: int) -> tuple:
+    "The remedies' values for `epoch` (`{}` when none is on), set on the supernet's mixed ops, and beta-DARTS' regulariser (or None)."
+    rem = remedy_schedule(cfg, epoch)
     if rem: set_mixed_ops(model, rem.get('aux_beta', 0.), rem.get('skip_drop', 0.))
     reg = (lambda alphas, lam=rem['beta_lambda']: lam * beta_reg(alphas)) if 'beta_lambda' in rem else None
-    bar = tqdm(range(st.steps), desc=f"search {cfg.space} s{cfg.seed} epoch {epoch}/{cfg.epochs}", disable=not progress,
-               leave=False, dynamic_ncols=True)
-    for step in bar:
-        trn_lr, trn_hr = _to(next(st.trn), dev)
-        val_lr, val_hr = _to(next(st.val), dev)
-        a_loss = st.arch.step(trn_lr, trn_hr, val_lr, val_hr, w_lr, w_optim, reg=reg).item()
-        check_finite(a_loss, 'the val loss', st.out, epoch, step + 1, epoch - 1, _NAN_FIX)
-        w_optim.zero_grad(set_to_none=True)
-        sr = model(trn_lr) if 'sdarts_eps' not in rem else perturbed_forward(model, trn_lr, rem['sdarts_eps'])
-        loss = F.l1_loss(sr, trn_hr)          # the supernet's loss (SearchNetwork.loss), keeping sr for the PSNR
-        check_finite(loss.item(), 'the train loss', st.out, epoch, step + 1, epoch - 1, _NAN_FIX)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(model.weights()), cfg.grad_clip)
-        w_optim.step()
-        tl += loss.item()
-        al += a_loss
-        tp += _batch_psnr(sr, trn_hr, cfg.scale).mean().item()
-        n += 1
-        bar.set_postfix(loss=f"{tl / n:.4f}", psnr=f"{tp / n:.2f}")
-    bar.close()
-    st.sched.step()
-    rec = _epoch_record(model, epoch, st.eval_batches, cfg)
-    st.log.log(**rec, train_loss=tl / n, train_psnr=tp / n, arch_loss=al / n, w_lr=w_lr, a_lr=cfg.a_lr,
-               seconds=time.time() - t0, **rem)
-    if progress:
-        print(f"epoch {epoch}/{cfg.epochs}: skips {rec['skip_count']}/8, train {tp / n:.2f} dB, val {rec['val_psnr']:.2f} dB, "
-              f"{time.time() - t0:.1f} s", flush=True)
-    return rec
+    return rem, reg
 
 # %% ../nbs/08_search.ipynb #7d05e5c4
 def search(cfg: SearchConfig, out, resume: bool = False, progress: bool = True, overwrite: bool = False) -> Genotype:
     """Run (or, with `resume`, continue) a search into run dir `out`; returns the derived genotype (also in `genotype.json`).
     `out` is locked for the run; an earlier run there is refused unless `resume`, or moved aside with `overwrite`."""
     check_search_config(cfg)
-    out = Path(out)
-    with RunDir(out, resume=resume, overwrite=overwrite):
-        try: st = _search_setup(cfg, out, resume)
-        except (KeyError, TypeError, ValueError, RuntimeError) as e:   # a checkpoint with missing or renamed parts
-            if not resume or not (isinstance(e, KeyError) or 'state_dict' in str(e) or 'state dict' in str(e)): raise
-            what = f"no {e.args[0]!r} entry" if isinstance(e, KeyError) else 'parts that do not fit this search'
-            raise IdartsError(f"{out/'checkpoint.pt'}: not a complete search checkpoint ({what}); resume from "
-                              f"checkpoint.pt.prev (rename it) if present, or start a new run with another --out") from None
-        st.model.train()
-        stop = remedy_stop(read_log(out), cfg) if early_stopping(cfg) else None   # DARTS+ / DARTS-ES (06b_remedies)
-        for epoch in range(st.start + 1, cfg.epochs + 1):
+    with Run(out, cfg, 'search', resume=resume, overwrite=overwrite, free=_FREE, nan_fix=_NAN_FIX) as run:
+        model, arch, w_optim, sched, trn, val, eval_batches, dev = _search_setup(run)
+        model.train()
+        n = cfg.steps_per_epoch or trn.schedule.per_pass
+        stop = remedy_stop(read_log(run.path), cfg) if early_stopping(cfg) else None   # DARTS+ / DARTS-ES (06b_remedies)
+        for epoch in range(run.epoch + 1, cfg.epochs + 1):
             if stop: break
-            _search_epoch(st, epoch, progress)
-            _search_save(st, epoch)
-            if early_stopping(cfg): stop = remedy_stop(read_log(out), cfg)
-        g = final_genotype(read_log(out), stop) if stop or cfg.skip_cap is not None else st.model.genotype()
-        g.to_json(out/'genotype.json')
-        if stop: save_json(stop, out/'early_stop.json')
+            t0, w_lr, (rem, reg) = time.time(), w_optim.param_groups[0]['lr'], _remedies(model, cfg, epoch)
+            tl = tp = al = 0.
+            bar = tqdm(range(n), desc=f"search {cfg.space} s{cfg.seed} epoch {epoch}/{cfg.epochs}", disable=not progress,
+                       leave=False, dynamic_ncols=True)
+            for step in bar:
+                trn_lr, trn_hr = _to(next(trn), dev)
+                val_lr, val_hr = _to(next(val), dev)
+                a_loss = arch.step(trn_lr, trn_hr, val_lr, val_hr, w_lr, w_optim, reg=reg).item()   # the alphas, on a val batch
+                run.check_finite(a_loss, 'the val loss', epoch, step + 1)
+                w_optim.zero_grad(set_to_none=True)                                                  # the weights, on a train batch
+                sr = model(trn_lr) if 'sdarts_eps' not in rem else perturbed_forward(model, trn_lr, rem['sdarts_eps'])
+                loss = F.l1_loss(sr, trn_hr)          # the supernet's loss (SearchNetwork.loss), keeping sr for the PSNR
+                run.check_finite(loss.item(), 'the train loss', epoch, step + 1)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(list(model.weights()), cfg.grad_clip)
+                w_optim.step()
+                tl, al, tp = tl + loss.item(), al + a_loss, tp + _batch_psnr(sr, trn_hr, cfg.scale).mean().item()
+                bar.set_postfix(loss=f"{tl / (step + 1):.4f}", psnr=f"{tp / (step + 1):.2f}")
+            bar.close()
+            sched.step()
+            rec = _epoch_record(model, epoch, eval_batches, cfg)
+            run.log(**rec, train_loss=tl / n, train_psnr=tp / n, arch_loss=al / n, w_lr=w_lr, a_lr=cfg.a_lr,
+                    seconds=time.time() - t0, **rem)
+            if progress: print(f"epoch {epoch}/{cfg.epochs}: skips {rec['skip_count']}/8, train {tp / n:.2f} dB, "
+                               f"val {rec['val_psnr']:.2f} dB, {time.time() - t0:.1f} s", flush=True)
+            _search_save(run, model, epoch)
+            if early_stopping(cfg): stop = remedy_stop(read_log(run.path), cfg)
+        g = final_genotype(read_log(run.path), stop) if stop or cfg.skip_cap is not None else model.genotype()
+        g.to_json(run.path/'genotype.json')
+        if stop: save_json(stop, run.path/'early_stop.json')
     return g
 
 # %% ../nbs/08_search.ipynb #e4eed015

@@ -328,33 +328,25 @@ def collapses(final_skips_mean: float, k: int = 4) -> bool:
     "Whether the mean final skip count reaches `k` (at least half of the derived cell's 8 ops are skips for k=4)."
     return bool(final_skips_mean >= k)
 
-# %% ../nbs/13_stats.ipynb #7d937531
-def _g3(vals) -> str:
-    vals = [v for v in vals if v is not None and not math.isnan(v)]
-    return f"{np.mean(vals):.3g}" if vals else '-'
-
 # %% ../nbs/13_stats.ipynb #80a6344d
 def _run_row(recs: list[dict], k: int) -> dict:
     recs = sorted(recs, key=lambda r: r['epoch'])
-    hes = [r for r in recs if r.get('hessian_eig') is not None]
     first = next((r['epoch'] for r in recs if r['skip_count'] is not None and r['skip_count'] >= k), None)
-    return dict(skips=recs[-1]['skip_count'], val=recs[-1].get('val_psnr'), first=first,
-                h_first=next((r['hessian_eig'] for r in hes if r['epoch'] >= 1), None), h_last=hes[-1]['hessian_eig'] if hes else None)
+    return dict(skips=recs[-1]['skip_count'], val=recs[-1].get('val_psnr'), first=first, epochs=recs[-1]['epoch'])
 
 # %% ../nbs/13_stats.ipynb #8942c40c
 def collapse_table(logs: dict[str, list[list[dict]]], k: int = 4) -> pd.DataFrame:
-    "One row per variant (one search log per seed): final skip count, val PSNR, first epoch with >= k skips, Hessian eigenvalue."
+    "One row per variant (one search log per seed): the search horizon (epochs), final skip count, val PSNR, first epoch with >= k skips."
     rows = []
     for name, runs in logs.items():
         if not runs or any(not r for r in runs): raise ValueError(f"collapse_table: variant {name!r} has no runs or an empty log; pass one non-empty search log per seed")
         rr = [_run_row(r, k) for r in runs]
         skips, vals = [r['skips'] for r in rr], [r['val'] for r in rr if r['val'] is not None]
-        rows.append(dict(variant=name, seeds=len(rr), final_skips=fmt_mean_std(skips, 1), final_skips_mean=float(np.mean(skips)),
+        rows.append(dict(variant=name, seeds=len(rr), epochs=', '.join(str(e) for e in dict.fromkeys(r['epochs'] for r in rr)), final_skips=fmt_mean_std(skips, 1), final_skips_mean=float(np.mean(skips)),
                          final_skips_per_seed=', '.join(str(s) for s in skips), val_psnr=fmt_mean_std(vals, 2),
-                         first_epoch_skips_ge_k=', '.join('never' if r['first'] is None else str(r['first']) for r in rr),
-                         hessian_eig_first=_g3([r['h_first'] for r in rr]), hessian_eig_last=_g3([r['h_last'] for r in rr])))
-    return pd.DataFrame(rows, columns=['variant', 'seeds', 'final_skips', 'final_skips_mean', 'final_skips_per_seed', 'val_psnr',
-                                       'first_epoch_skips_ge_k', 'hessian_eig_first', 'hessian_eig_last'])
+                         first_epoch_skips_ge_k=', '.join('never' if r['first'] is None else str(r['first']) for r in rr)))
+    return pd.DataFrame(rows, columns=['variant', 'seeds', 'epochs', 'final_skips', 'final_skips_mean', 'final_skips_per_seed', 'val_psnr',
+                                       'first_epoch_skips_ge_k'])
 
 # %% ../nbs/13_stats.ipynb #3f85af64
 SWITCH_NAMES = {'pool': 'removing pooling', 'noid': 'the identity mapping', 'rcb': 'Conv-ReLU-Conv without BN', 'concat': 'the mean output',
@@ -383,9 +375,14 @@ def _finding(v: str, x: str, base: str, sk: dict, k: int, undo: bool) -> tuple[s
 
 # %% ../nbs/13_stats.ipynb #0d26a8d8
 def ablation_findings(table: pd.DataFrame, base=('original', 'improved'), k: int = 4) -> list[str]:
-    "Sentences from a `collapse_table` (base = (original, improved) variant names): which undone change brings the collapse back, which added change stops it, a summary."
+    """Sentences from a `collapse_table` (base = (original, improved) variant names): which undone change brings the collapse
+    back, which added change stops it, a summary; first, when the table has its `epochs` column, the horizon they hold for."""
     sk = dict(zip(table['variant'], table['final_skips_mean']))
     out, stoppers, tried = [], [], False
+    if 'epochs' in table and len(table):
+        hz = ', '.join(dict.fromkeys(str(e) for e in table['epochs']))
+        out.append(f"Horizon: {hz}-epoch searches (the paper searches 50). Every sentence below holds at this horizon; "
+                   "a switch that 'stops' the collapse here may only delay it.")
     for v in table['variant']:
         b = next((b for b in base if v.startswith(b + '-')), None)
         if b is None: continue

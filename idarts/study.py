@@ -4,20 +4,18 @@
 
 # %% ../nbs/14_study.ipynb #a3ad6207
 from __future__ import annotations
-import warnings
+import math, warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .core import IdartsError, read_log
-from .paper import CITED, PAPER_TABLE2
-from .stats import (IMAGE_T_BELOW, fmt_mean_std, format_table2, image_differences, search_means, seed_differences,
-                          variance_table, verdict_rules)
+from .stats import fmt_mean_std, welch_interval
 
 # %% auto #0
-__all__ = ['LABELS', 'run_logs', 'series', 'plot_collapse', 'plot_ablation', 'indicator_table', 'compare_orders', 'table2_frame',
-           'paper_differences', 'differences_frame', 'table2_notes']
+__all__ = ['LABELS', 'run_logs', 'series', 'plot_collapse', 'plot_ablation', 'indicator_table', 'compare_orders',
+           'hessian_findings']
 
 # %% ../nbs/14_study.ipynb #00ace1a3
 def _seed_of(p: Path, name: str) -> int | None:
@@ -131,73 +129,37 @@ def compare_orders(first: dict, second: dict, label: str = 'second-order') -> li
                    f"{ts / tf:.1f}x the time per epoch.")
     return out
 
-# %% ../nbs/14_study.ipynb #906442d3
-def _paper_cell(method: str, s: str) -> str:
-    p, q = PAPER_TABLE2[method][s]
-    return f'{p:.2f} / {q:.4f}'
+# %% ../nbs/14_study.ipynb #f3bcc710
+def _value_at(recs: list[dict], epoch: int, key: str):
+    "`key` of the record of `epoch` (-1: the last record), None when missing."
+    r = (recs[-1] if recs else None) if epoch < 0 else next((r for r in recs if r['epoch'] == epoch), None)
+    return None if r is None else r.get(key)
 
-def _source(g: pd.DataFrame) -> str:
-    "'computed', 'computed, n seeds' or 'computed, n seeds, m networks' for the rows `g` of one method."
-    n = g['seed'].nunique()
-    nets = len(g.drop_duplicates(['seed', 'train_seed'] if 'train_seed' in g.columns else ['seed']).dropna(subset=['seed']))
-    return 'computed' if n <= 1 and nets <= 1 else f'computed, {n} seeds' + (f', {nets} networks' if nets > n else '')
-
-def table2_frame(res: pd.DataFrame, sets, scale: int = 4) -> pd.DataFrame:
-    "Table 2: cited rows, then every computed method (PSNR ± std / SSIM ± std over seeds, a search's trainings averaged first), each followed by the paper's row."
-    res = res[res['scale'] == scale]
-    rows = [dict(method=m, source='cited (paper)', **{s: _paper_cell(m, s) for s in sets}) for m in CITED]
-    for _, r in format_table2(res, sets).iterrows():
-        rows.append(dict(method=r['method'], source=_source(res[res['method'] == r['method']]), **{s: r[s] for s in sets}))
-        if r['method'] in PAPER_TABLE2: rows.append(dict(method=r['method'], source='paper', **{s: _paper_cell(r['method'], s) for s in sets}))
-    return pd.DataFrame(rows)
-
-# %% ../nbs/14_study.ipynb #5b6aad23
-def paper_differences(sets, a: str = 'Ours', b: str = 'Original DARTS') -> dict:
-    "The paper's PSNR difference `a - b` per set (dB, from Table 2)."
-    return {s: round(PAPER_TABLE2[a][s][0] - PAPER_TABLE2[b][s][0], 2) for s in sets}
-
-# %% ../nbs/14_study.ipynb #4d49e6b1
-def differences_frame(res: pd.DataFrame, per_image: pd.DataFrame, sets, scale: int = 4, n_boot: int = 10000) -> pd.DataFrame:
-    "Ours − Original DARTS per set: over seeds (`seed_differences`: Welch or paired 95 %/90 % intervals, r, statements, verdict, seeds for ±0.1 dB) and over images, conditional on the trained networks (`image_differences`), then the sentence."
-    d = seed_differences(res[res['scale'] == scale], sets=list(sets), paper=paper_differences(sets))
-    im = image_differences(per_image[per_image['scale'] == scale], sets=list(sets), n_boot=n_boot)
-    im = im.rename(columns={'mean': 'image_mean', 'lo': 'image_lo', 'hi': 'image_hi', 'method': 'image_method'})
-    out = d.merge(im, on='set')
-    return out[[c for c in out.columns if c != 'sentence'] + ['sentence']]
-
-# %% ../nbs/14_study.ipynb #d334b34c
-def table2_notes(res: pd.DataFrame, diffs: pd.DataFrame, profile: str, sets, scale: int = 4, a: str = 'Ours', b: str = 'Original DARTS') -> list[str]:
-    "The notes under Table 2, every number computed from `res` (results rows) and `diffs` (`differences_frame`)."
-    res = res[res['scale'] == scale]
-    mean = search_means(res, 'psnr').groupby(['method', 'set'])['psnr'].mean()
-    L = [f"Notes (profile `{profile}`; computed rows are means over seeds, a seed being one search, its trainings averaged first):", '']
-    for s in sets:
-        bi, pb = mean[('Bicubic', s)], PAPER_TABLE2['Bicubic'][s][0]
-        L.append(f"- {s}: Bicubic {bi:.2f} dB (paper {pb:.2f}, difference {bi - pb:+.2f} dB); "
-                 + '; '.join(f"{m} {mean[(m, s)]:.2f} dB ({mean[(m, s)] - bi:+.2f} over Bicubic)"
-                             for m in dict.fromkeys(res['method']) if m != 'Bicubic' and (m, s) in mean.index) + '.')
-    L += ['', f"**{a} \u2212 {b}** over seeds (Welch's interval, paired by seed only where the two spaces' runs of one seed are "
-          "shown to be positively correlated; each seed is one search and the training of its cell), then over images:", '']
-    for _, r in diffs.iterrows():
-        img = (f" Conditional on the trained networks (which of these networks is better on images like these, not which method is), "
-               f"over the {r['n_images']} test images ({r['image_method']}, each image's PSNR averaged over the networks of a space): "
-               f"{r['image_mean']:+.2f} dB, 95 % CI {r['image_lo']:+.2f} to {r['image_hi']:+.2f}.") if r['n_images'] else ''
-        L.append(f"- {r['sentence']}{img}")
-    L += ['', verdict_rules() + f" Intervals over images: a t interval over the per-image differences below {IMAGE_T_BELOW} images "
-          "(the percentile bootstrap is too narrow with few images), the percentile bootstrap otherwise; both hold the trained networks "
-          "fixed and say nothing about another search or training."]
-    vt = variance_table(res[res['method'].isin([a, b])])
-    if (vt['networks'] > vt['searches']).any():
-        L += ['', "Spread over networks split into search and training parts (one-way random-effects ANOVA, method-of-moments "
-              "estimates truncated at 0; SD in dB): " + '; '.join(f"{r.method} {r.set}: search {r.sd_search:.3f}, training "
-              f"{r.sd_train:.3f} ({r.searches} searches, {r.networks} networks)" if r.networks > r.searches else
-              f"{r.method} {r.set}: not split (each of its {r.searches} searches trained once)" for r in vt.itertuples()) + '.']
-    else:
-        L += ['', "No search was trained twice, so the spread over seeds cannot be split into search and training parts."]
-    if profile == 'smoke':
-        L += ['', "The `smoke` profile only exercises the code path (seconds of search and training): its network rows are not results."]
-    elif profile != 'paper':
-        L += ['', f"The `{profile}` profile trains small networks on T91/BSD200 for minutes on a CPU, not 20-cell, 256-channel "
-              "networks on DIV2K for days on GPUs: the gap to the paper's rows is expected; what this profile can test is the "
-              "comparison with Bicubic and between the two searched cells."]
-    return L
+def hessian_findings(hess: dict, key: str = 'lmax', name: str = 'λmax') -> list[str]:
+    "Sentences from Hessian records `hess` {space: {seed: [records]}} (see above); `key` the logged value, `name` its symbol."
+    from scipy.stats import spearmanr
+    out = []
+    for sp, runs in hess.items():
+        ab = [(a, b) for r in runs.values() if (a := _value_at(r, 1, key)) is not None and (b := _value_at(r, -1, key)) is not None]
+        if ab: out.append(f"{sp}: {name} {fmt_mean_std([a for a, _ in ab], 4)} after epoch 1 and {fmt_mean_std([b for _, b in ab], 4)} "
+                          f"at the last epoch (mean ± std over {len(ab)} searches); it ended higher than after epoch 1 in "
+                          f"{sum(b > a for a, b in ab)} of {len(ab)}.")
+    sps = list(hess)
+    if len(sps) >= 2:
+        a, b = ([v for r in hess[sp].values() if (v := _value_at(r, -1, key)) is not None] for sp in sps[:2])
+        m, lo, hi, _ = welch_interval(a, b)
+        if not math.isnan(lo):
+            out.append(f"{sps[0]} − {sps[1]}, last-epoch {name}: {m:+.3g} (95 % CI {lo:+.3g} to {hi:+.3g}, Welch, {len(a)} + {len(b)} searches): "
+                       + ("the interval excludes 0." if lo > 0 or hi < 0 else "the interval contains 0: no evidence of a difference (which is not evidence of none)."))
+    xs = [(v, s) for runs in hess.values() for r in runs.values()
+          if (v := _value_at(r, -1, key)) is not None and (s := _value_at(r, -1, 'skip_count')) is not None]
+    if len(xs) >= 4:
+        rho, p = spearmanr([v for v, _ in xs], [s for _, s in xs])
+        if math.isnan(rho): out.append(f"Over all {len(xs)} searches the rank correlation between the last-epoch {name} and the final skip count is undefined (one of them is constant).")
+        else:
+            verdict = ("larger values go with more skips: the indicator orders these searches by their collapse" if p < 0.05 and rho > 0 else
+                       "larger values go with fewer skips, the opposite of what R-DARTS found" if p < 0.05 else
+                       "no evidence that the indicator orders these searches by their collapse (which is not evidence that it does not)")
+            out.append(f"Over all {len(xs)} searches, Spearman's rank correlation between the last-epoch {name} and the final skip count "
+                       f"is {rho:+.2f} (two-sided p = {p:.2g}): {verdict}.")
+    return out

@@ -5,7 +5,6 @@
 # %% ../nbs/09_train.ipynb #93d8b2e9
 from __future__ import annotations
 import json, math, os, subprocess, sys, tempfile, time, warnings
-from types import SimpleNamespace
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -18,9 +17,8 @@ from torch import nn
 from PIL import Image
 from tqdm import tqdm
 
-from .core import (IdartsError, JsonlLogger, config_dict, upgrade_config, get_device, load_checkpoint, 
-                   prepare_run_dir, read_log, rng_state, save_checkpoint, set_rng_state, set_seed)
-from .rundir import SEED, Bool, Choice, Float, Int, RunDir, Str, Tuple, check_finite, config_diff, validate_config
+from .core import IdartsError, config_dict, get_device, read_log, save_checkpoint, set_seed
+from .rundir import SEED, Bool, Choice, Float, Int, Run, Str, Tuple, plain_state, validate_config
 from .genotype import Genotype
 from .data import PatchDataset, load_image, make_lr, resolve_images
 from .stream import KeyedPatches, PatchStream, StepSchedule, shard
@@ -29,7 +27,7 @@ from .sr_net import build_model, count_params, describe_spec, load_model, model_
 
 # %% auto #0
 __all__ = ['LOSSES', 'ARCHS', 'TRAIN_RULES', 'TRAIN_PROCS_ENV', 'TrainConfig', 'check_config', 'config_spec', 'train_dataset',
-           'load_val', 'validate', 'DistBatchNorm2d', 'sync_batchnorm', 'shard_weight', 'check_resume', 'train_procs',
+           'load_val', 'validate', 'DistBatchNorm2d', 'sync_batchnorm', 'shard_weight', 'check_spec', 'train_procs',
            'train', 'plot_training']
 
 # %% ../nbs/09_train.ipynb #6bed94f6
@@ -204,32 +202,21 @@ def sync_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
         else: sync_batchnorm(ch, device)
     return model
 
-# %% ../nbs/09_train.ipynb #a37a6b4c
+# %% ../nbs/09_train.ipynb #b2d89ede
 def shard_weight(batch: int, world: int, rank: int) -> float:
     "The factor on rank `rank`'s mean loss that makes DDP's gradient average the one-process gradient of the mean loss over `batch`."
     lo, hi = shard(batch, world, rank)
     return (hi - lo) * world / batch
 
 # %% ../nbs/09_train.ipynb #9eccfe52
-_FREE = ('epochs', 'num_workers', 'device', 'val_every', 'profile', 'genotype')
+_FREE = ('epochs', 'num_workers', 'device', 'val_every', 'profile', 'genotype')   # may change on resume
 
-def check_resume(ck: dict, cfg: TrainConfig, spec: dict, path):
-    "Raise `IdartsError` naming `path` unless checkpoint `ck` continues the run of `cfg` with network `spec`."
-    if not isinstance(ck, dict) or 'spec' not in ck or 'config' not in ck:
-        raise IdartsError(f"{path}: not an idarts training checkpoint; choose another --out")
+def check_spec(ck: dict, spec: dict, path):
+    "Raise `IdartsError` naming `path` unless checkpoint `ck` holds the network `spec` (its config `Run` checks)."
+    if 'spec' not in ck: raise IdartsError(f"{path}: not an idarts training checkpoint (no 'spec' entry); choose another --out")
     if ck['spec'] != spec:
         raise IdartsError(f"{path}: checkpoint holds a different network ({describe_spec(ck['spec'])}) than this config "
                           f"({describe_spec(spec)}); resume with the same genotype/cells/channels/scale or use another --out")
-    a, b = upgrade_config(TrainConfig, ck['config']), config_dict(cfg)   # old field names upgraded
-    diff = config_diff(a, b, _FREE)
-    if diff:
-        raise IdartsError(f"{path}: checkpoint was trained with a different config (" +
-                          ', '.join(f"{k}: {a.get(k)!r} there, {b.get(k)!r} here" for k in diff) +
-                          "); resume with the same config or use another --out")
-
-# %% ../nbs/09_train.ipynb #570aa48b
-def _plain_state(m: nn.Module) -> dict:
-    return {k: v.detach().cpu().contiguous() for k, v in m.state_dict().items()}
 
 # %% ../nbs/09_train.ipynb #f4d394f7
 TRAIN_PROCS_ENV = 'IDARTS_TRAIN_PROCS'
@@ -251,122 +238,95 @@ def train(cfg: TrainConfig, out, resume: bool = False, progress: bool = True, ov
     nproc = train_procs() if nproc is None else nproc
     if nproc > 1 and 'WORLD_SIZE' not in os.environ and not dist.is_initialized():
         return _torchrun_train(cfg, out, resume, overwrite, nproc)
+    spec = config_spec(cfg)
     own, rank, world, device = _dist_setup(cfg)
     try:
-        if rank != 0: return _train(cfg, out, resume, progress, rank, world, device)
-        with RunDir(out, resume=resume, overwrite=overwrite):
-            return _train(cfg, out, resume, progress, rank, world, device)
+        with Run(out, cfg, 'train', resume=resume, overwrite=overwrite, free=_FREE, nan_fix=_NAN_FIX, writer=rank == 0,
+                 check=lambda ck: check_spec(ck, spec, out/'checkpoint.pt')) as run:
+            return _train(run, spec, rank, world, device, progress)
     finally:
         if own and dist.is_initialized(): dist.destroy_process_group()
 
 # %% ../nbs/09_train.ipynb #fcb0a586
-def _train_setup(cfg, out, resume, rank, world, device) -> SimpleNamespace:
-    "Model, optimiser, schedule, data and logger of a new run, or restored from `out/checkpoint.pt`."
-    ck_path = out / 'checkpoint.pt'
-    loss_weight = shard_weight(cfg.batch, world, rank)   # refuses a batch smaller than the number of processes
+def _train_setup(run: Run, spec: dict, rank: int, world: int, device) -> tuple:
+    "The model of `spec` (and `net`, its DDP wrapper or itself), Adam, the schedule, this rank's batches and the validation images (rank 0) of training `run`."
+    cfg = run.cfg
+    shard(cfg.batch, world, rank)   # refuses a batch smaller than the number of processes
     set_seed(cfg.seed)
     if device.type == 'cuda': torch.backends.cudnn.benchmark = True   # fixed patch shapes: let cuDNN pick kernels
-    spec = config_spec(cfg)
     model = build_model(spec)                       # identical on every rank (same seed)
-    ck = load_checkpoint(ck_path) if resume and ck_path.exists() else None
-    if ck is not None: check_resume(ck, cfg, spec, ck_path)
     if world > 1: model = sync_batchnorm(model, device)
     mf = torch.channels_last if cfg.channels_last else torch.contiguous_format
     # the networks compute in NHWC on CPU (`fast_layout`): NHWC weights there let DDP's gradient buckets match
     model = model.to(device, memory_format=torch.channels_last if world > 1 and device.type == 'cpu' else mf)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
-    start = 0
-    if ck is not None:
-        model.load_state_dict(ck['model'])
-        opt.load_state_dict(ck['optimizer'])
-        sched.load_state_dict(ck['scheduler'])
-        set_rng_state(ck['rng'])
-        start = int(ck['epoch'])
     data = train_dataset(cfg)
     val = load_val(cfg) if rank == 0 else None
-    logger = None
-    if rank == 0:
-        prepare_run_dir(out, cfg, 'train')
-        logger = JsonlLogger(out / 'log.jsonl')
-        if start: logger.truncate('epoch', start)
-        elif logger.path.exists(): logger.path.unlink()
+    start = run.restore(dict(model=model, optimizer=opt, scheduler=sched), spec=spec)
     net = model
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None)
     ipe, total = cfg.iters_per_epoch, cfg.epochs * cfg.iters_per_epoch
     batches = PatchStream(data, start * ipe, total, rank, world, num_workers=cfg.num_workers, pin_memory=device.type == 'cuda',
                           persistent_workers=cfg.num_workers > 0).open()
-    return SimpleNamespace(cfg=cfg, out=out, ck_path=ck_path, rank=rank, world=world, device=device, spec=spec, model=model,
-                           net=net, opt=opt, sched=sched, val=val, logger=logger, mf=mf, start=start, batches=batches,
-                           loss_fn=LOSSES[cfg.loss], loss_weight=loss_weight)
+    return model, net, opt, sched, batches, val
 
 # %% ../nbs/09_train.ipynb #cc452c9b
 _NAN_FIX = "start a new run with a lower lr or a grad_clip"
 
-def _train_epoch(st, epoch: int, bar, last_good: int | None) -> dict:
-    "One epoch (`epoch` counted from 0) of `iters_per_epoch` steps, the schedule step and (on rank 0) validation: its log record."
-    cfg, device, mf = st.cfg, st.device, st.mf
-    st.net.train()
-    t0 = time.perf_counter()
-    loss_sum = 0.
-    lr_now = st.opt.param_groups[0]['lr']
-    ipe = cfg.iters_per_epoch
-    for it in range(ipe):
-        lr_b, hr_b = next(st.batches)
-        lr_b = lr_b.to(device, non_blocking=True, memory_format=mf)
-        hr_b = hr_b.to(device, non_blocking=True, memory_format=mf)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp_bf16):
-            sr = st.net(lr_b)
-        loss = st.loss_fn(sr.float(), hr_b)
-        st.opt.zero_grad(set_to_none=True)
-        (loss if st.loss_weight == 1 else loss * st.loss_weight).backward()   # uneven shares: see `shard_weight`
-        lv = loss.detach().clone()
-        if st.world > 1:
-            if st.loss_weight != 1: lv *= st.loss_weight
-            dist.all_reduce(lv)
-            lv /= st.world
-        lv = float(lv)
-        if not math.isfinite(lv): bar.close()
-        check_finite(lv, 'the loss', st.out, epoch + 1, it + 1, last_good or None, _NAN_FIX)
-        if cfg.grad_clip: nn.utils.clip_grad_norm_(st.model.parameters(), cfg.grad_clip)
-        st.opt.step()
-        loss_sum += lv
-        bar.update(1)
-    train_s = time.perf_counter() - t0
-    st.sched.step()
-    vp = vs = None
-    if st.rank == 0 and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
-        vp, vs = validate(st.model, st.val, cfg.scale, device, cfg.amp_bf16, cfg.channels_last)
-    return dict(epoch=epoch + 1, step=(epoch + 1) * ipe, loss=loss_sum / ipe, val_psnr=vp, val_ssim=vs, lr=lr_now,
-                seconds=time.perf_counter() - t0, train_seconds=train_s, patches_per_s=cfg.batch * ipe / train_s)
-
-# %% ../nbs/09_train.ipynb #25ddccc4
-def _train_save(st, epoch: int):
-    "Checkpoint everything exact resume needs after `epoch` epochs (rank 0; atomically, the previous one kept as `.prev`)."
-    save_checkpoint(dict(model=_plain_state(st.model), optimizer=st.opt.state_dict(), scheduler=st.sched.state_dict(),
-                         rng=rng_state(), epoch=epoch, config=config_dict(st.cfg), spec=st.spec), st.ck_path)
+def _train_step(net, opt, batch, cfg: TrainConfig, device, world: int, weight: float = 1.) -> float:
+    """Forward and backward on `batch` (gradients in `net`'s parameters, no optimiser step yet): the loss, averaged over the ranks.
+    `weight`: this rank's `shard_weight` (uneven shares of the batch)."""
+    mf = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    lr_b, hr_b = (t.to(device, non_blocking=True, memory_format=mf) for t in batch)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp_bf16):
+        sr = net(lr_b)
+    loss = LOSSES[cfg.loss](sr.float(), hr_b)
+    opt.zero_grad(set_to_none=True)
+    (loss if weight == 1 else loss * weight).backward()
+    lv = loss.detach().clone()
+    if world > 1:
+        if weight != 1: lv *= weight
+        dist.all_reduce(lv)
+        lv /= world
+    return float(lv)
 
 # %% ../nbs/09_train.ipynb #0afb7ab3
-def _train(cfg, out, resume, progress, rank, world, device):
-    st = _train_setup(cfg, out, resume, rank, world, device)
-    ipe, total = cfg.iters_per_epoch, cfg.epochs * cfg.iters_per_epoch
-    bar = tqdm(total=total, initial=st.start * ipe, disable=not progress or rank != 0, dynamic_ncols=True,
-               desc=f"train {out.name}", unit='it')
-    last_good = st.start
-    for epoch in range(st.start, cfg.epochs):
-        rec = _train_epoch(st, epoch, bar, last_good)
-        if rank == 0:
-            st.logger.log(**rec)
-            _train_save(st, epoch + 1)
-            bar.set_postfix(loss=f"{rec['loss']:.4f}", psnr='-' if rec['val_psnr'] is None else f"{rec['val_psnr']:.2f}")
-        last_good = epoch + 1
+def _train(run: Run, spec: dict, rank: int, world: int, device, progress: bool) -> Path:
+    "The training loop of `run` on this rank: epochs of steps, then the schedule, validation, the log line, the checkpoint."
+    cfg, ipe = run.cfg, run.cfg.iters_per_epoch
+    model, net, opt, sched, batches, val = _train_setup(run, spec, rank, world, device)
+    weight = shard_weight(cfg.batch, world, rank)
+    start = run.epoch or 0
+    bar = tqdm(total=cfg.epochs * ipe, initial=start * ipe, disable=not progress or rank != 0, dynamic_ncols=True,
+               desc=f"train {run.path.name}", unit='it')
+    for epoch in range(start + 1, cfg.epochs + 1):
+        net.train()
+        t0, loss_sum, lr_now = time.perf_counter(), 0., opt.param_groups[0]['lr']
+        for it in range(ipe):
+            loss = _train_step(net, opt, next(batches), cfg, device, world, weight)
+            if not math.isfinite(loss): bar.close()
+            run.check_finite(loss, 'the loss', epoch, it + 1)
+            if cfg.grad_clip: nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            loss_sum += loss
+            bar.update(1)
+        train_s = time.perf_counter() - t0
+        sched.step()
+        vp = vs = None
+        if rank == 0 and (epoch % cfg.val_every == 0 or epoch == cfg.epochs):
+            vp, vs = validate(model, val, cfg.scale, device, cfg.amp_bf16, cfg.channels_last)
+        run.log(epoch=epoch, step=epoch * ipe, loss=loss_sum / ipe, val_psnr=vp, val_ssim=vs, lr=lr_now,
+                seconds=time.perf_counter() - t0, train_seconds=train_s, patches_per_s=cfg.batch * ipe / train_s)
+        run.save(epoch)
+        bar.set_postfix(loss=f"{loss_sum / ipe:.4f}", psnr='-' if vp is None else f"{vp:.2f}")
     bar.close()
     if rank == 0:
-        save_checkpoint(dict(model=_plain_state(st.model), spec=st.spec, config=config_dict(cfg), epoch=cfg.epochs,
-                             params=count_params(st.model)), out / 'model.pt', keep_prev=False)
+        save_checkpoint(dict(model=plain_state(model), spec=spec, config=config_dict(cfg), epoch=cfg.epochs,
+                             params=count_params(model)), run.path/'model.pt', keep_prev=False)
     if world > 1: dist.barrier()
-    return out
+    return run.path
 
 # %% ../nbs/09_train.ipynb #522ead8d
 def plot_training(logs, labels=None, figsize=None):
