@@ -52,3 +52,11 @@ def test_index_commands_are_readme_commands():
     for block in re.findall(r'```(?:bash|sh)?\n(.*?)```', INDEX_MD, re.S):
         for line in block.strip().splitlines():
             assert line.split('#')[0].strip() in README, line
+
+
+def test_readme_schedules_are_the_committed_dry_runs():
+    "The schedules on 1, 3 and 8 GPUs in the README are what `idarts dryrun --schedule-only` prints from tables/paper/dryrun.json."
+    from idarts.dryrun import schedule, schedule_text
+    recs = json.loads((ROOT / 'tables' / 'paper' / 'dryrun.json').read_text())['stages']
+    for n in (1, 3, 8):
+        assert schedule_text(schedule('paper', n, recs, seeds=3)).strip() in README, n
