@@ -4,7 +4,7 @@
 
 # %% ../nbs/16a_cluster.ipynb #1e93df57
 from __future__ import annotations
-import math, re, shlex, sys, threading
+import math, os, re, shlex, signal, sys, threading, time
 from pathlib import Path
 
 import submitit
@@ -45,6 +45,21 @@ class StageJob(Checkpointable):
         _execute(nb_in, nb_out, params, cwd, env)
         return str(nb_out)
 
+# %% ../nbs/16a_cluster.ipynb #de86a0d7
+def _kill_tree(pid: int) -> list[int]:
+    "SIGKILL process `pid` and every descendant (found through Linux's /proc; elsewhere only `pid`); returns the pids signalled."
+    kids = {}
+    for st in Path('/proc').glob('[0-9]*/stat'):
+        try: kids.setdefault(int(st.read_text().rsplit(')', 1)[1].split()[1]), []).append(int(st.parent.name))
+        except (OSError, ValueError, IndexError): pass
+    todo, tree = [pid], []
+    while todo:
+        p = todo.pop(); tree.append(p); todo += kids.get(p, [])
+    for p in tree:
+        try: os.kill(p, signal.SIGKILL)
+        except OSError: pass
+    return tree
+
 # %% ../nbs/16a_cluster.ipynb #8e0354c5
 def _describe(res: dict) -> str:
     return (f"{res['gpus_per_node']} GPU{'s' if res['gpus_per_node'] != 1 else ''}, {res['cpus_per_task']} CPUs, "
@@ -62,6 +77,7 @@ class SubmititExecutor:
         self.poll_s = poll_s or (10. if cluster == 'slurm' else 1.)   # Slurm's accounting is asked at most every 10 s
         self.default_jobs = 1000 if cluster == 'slurm' else None   # Slurm queues them; local: as many as the CPU slots
         self.jobs, self.stop, self.lock = {}, threading.Event(), threading.Lock()
+        self.grace_s = 10.   # local jobs: seconds between the cancel's SIGINT and killing what still runs
 
     def _submit(self, name, res, *args):
         ex = submitit.AutoExecutor(folder=self.folder/'%j', cluster=self.cluster)
@@ -89,6 +105,12 @@ class SubmititExecutor:
         self.stop.set()
         with self.lock: live = [(n, j) for n, j in self.jobs.items() if not j.done()]
         for _, j in live: j.cancel(check=False)
+        if self.cluster == 'local' and live:   # submitit's local cancel is one SIGINT, which a busy job can swallow: then kill it
+            t0 = time.time()
+            while time.time() - t0 < self.grace_s and any(not j.done() for _, j in live): time.sleep(0.2)
+            for _, j in live:
+                proc = getattr(j, '_process', None)
+                if proc is not None and proc.poll() is None: _kill_tree(proc.pid)
         if live: print(f"cancelled {len(live)} {self.cluster} job(s): {', '.join(f'{n} ({j.job_id})' for n, j in live)}", flush=True)
 
 # %% ../nbs/16a_cluster.ipynb #9d7c2cc1
