@@ -45,7 +45,7 @@ class StageJob(Checkpointable):
         _execute(nb_in, nb_out, params, cwd, env)
         return str(nb_out)
 
-# %% ../nbs/16a_cluster.ipynb #de86a0d7
+# %% ../nbs/16a_cluster.ipynb #b618de41
 def _kill_tree(pid: int) -> list[int]:
     "SIGKILL process `pid` and every descendant (found through Linux's /proc; elsewhere only `pid`); returns the pids signalled."
     kids = {}
