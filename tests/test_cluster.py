@@ -25,12 +25,17 @@ def _processes_under(root):
     return out
 
 
+def _default_sigint():
+    "A Ctrl-C raises in the runner even where this test itself runs with SIGINT ignored (a background job of a shell)."
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_cancels_the_submitted_jobs(tmp_path):
     "SIGINT to `idarts reproduce --executor submitit-local` (only the runner: on Slurm the jobs are elsewhere) cancels its running jobs."
     root = tmp_path/'root'
     p = subprocess.Popen([sys.executable, '-m', 'idarts', 'reproduce', '--profile', 'smoke', '--root', str(root),
                           '--executor', 'submitit-local'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         env=_env(), start_new_session=True)
+                         env=_env(), start_new_session=True, preexec_fn=_default_sigint)
     lines, jobs, t0 = [], [], time.time()
     while len(jobs) < 2:   # both CPU slots hold a search job
         line = p.stdout.readline()
