@@ -291,7 +291,7 @@ def _placed(env) -> dict:
     "The record's fields on where a stage ran (none for a plain CPU stage)."
     env = env or {}
     d = dict(devices=env['CUDA_VISIBLE_DEVICES'].split(',')) if 'CUDA_VISIBLE_DEVICES' in env else {}
-    return d | (dict(nproc=int(env['IDARTS_TRAIN_PROCS'])) if 'IDARTS_TRAIN_PROCS' in env else {})
+    return d | (dict(nproc=int(env[TRAIN_PROCS_ENV])) if TRAIN_PROCS_ENV in env else {})
 
 def _where(env) -> str:
     "Where a stage runs, for its progress line ('' for a plain CPU stage)."
