@@ -172,16 +172,18 @@ def _remedy_stages(profile: str, base: list[Stage], seeds: int | None = None) ->
 def plan(profile: str, group: str = 'paper', seeds: int | None = None, study_seeds: int | None = None) -> list[Stage]:
     """The stages of a profile, in dependency order: `group` 'paper' (the paper's figures and tables, `seeds`
     searches and trainings per space), 'study' (the paper group's runs, the main comparison over more seeds, the
-    indicators, second order), 'long' (the paper group's runs, the 50-epoch searches and the ablation), 'remedies'
+    indicators, second order), 'long' (the paper group's searches, the 50-epoch searches and the ablation: no training
+    needed), 'remedies'
     (the remedies for skip collapse on the original space) or 'all'."""
     if group not in GROUPS: raise IdartsError(f"unknown stage group {group!r}; choose one of {', '.join(GROUPS)}")
     seeds, study_seeds = seeds or SEEDS.get(profile, 1), study_seeds or STUDY_SEEDS.get(profile, 2)
     paper = _paper_stages(profile, seeds)
     study = _study_stages(profile, paper)
     runs = [s for s in paper if s.notebook in ('search.ipynb', 'train.ipynb', 'evaluate.ipynb')]
+    searches = [s for s in runs if s.notebook == 'search.ipynb']
     if group == 'paper': return paper
     if group == 'study': return runs + study
-    if group == 'long': return runs + _long_stages(profile, study_seeds, paper)
+    if group == 'long': return searches + _long_stages(profile, study_seeds, paper)
     if group == 'remedies': return runs + _remedy_stages(profile, paper)
     return paper + study + _long_stages(profile, study_seeds, paper) + _remedy_stages(profile, paper)
 
