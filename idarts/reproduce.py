@@ -344,7 +344,7 @@ def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False, env: 
     out = root/str(st.params.get('out', ''))
     if force and st.params.get('out', '').startswith('runs/'):  # redo, not resume: the earlier run moves aside, never deleted
         moved = _redo_aside(st.name, out)
-        if moved: print(f"[{st.name}] FORCE: moved the earlier run in {out} to {moved}", flush=True)
+        if moved: print(f"[{st.name}] FORCE: moved the earlier run in {out} to {moved}\n", end='', flush=True)   # one write: stages print from threads
     try: executor(nb_dir/st.notebook, nb_out, st.params, root, **(dict(env=env) if env else {}))
     except IdartsError: raise
     except Exception as e:
