@@ -173,8 +173,7 @@ def plan(profile: str, group: str = 'paper', seeds: int | None = None, study_see
     """The stages of a profile, in dependency order: `group` 'paper' (the paper's figures and tables, `seeds`
     searches and trainings per space), 'study' (the paper group's runs, the main comparison over more seeds, the
     indicators, second order), 'long' (the paper group's searches, the 50-epoch searches and the ablation: no training
-    needed), 'remedies'
-    (the remedies for skip collapse on the original space) or 'all'."""
+    needed), 'remedies' (the remedies for skip collapse on the original space) or 'all'."""
     if group not in GROUPS: raise IdartsError(f"unknown stage group {group!r}; choose one of {', '.join(GROUPS)}")
     seeds, study_seeds = seeds or SEEDS.get(profile, 1), study_seeds or STUDY_SEEDS.get(profile, 2)
     paper = _paper_stages(profile, seeds)

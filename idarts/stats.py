@@ -364,11 +364,11 @@ def _finding(v: str, x: str, base: str, sk: dict, k: int, undo: bool) -> tuple[s
     if undo and x in BEYOND:
         if cb: return f"'{base}' itself collapses ({nums}), so '{v}' cannot show what {name} does.", False
         if cv: return f"{_cap(name)} (beyond the paper) brings a collapse ({nums}).", False
-        return f"{_cap(name)} (beyond the paper) brings no collapse ({nums}): that batch norm plays no part in stopping it.", False
+        return f"{_cap(name)} (beyond the paper) brings no collapse ({nums}): no sign that this batch norm plays a part in stopping it.", False
     if undo:
         if cb: return f"'{base}' itself collapses ({nums}), so '{v}' cannot show whether {name} is necessary.", False
-        if cv: return f"Undoing {name} brings the collapse back ({nums}): {name} is necessary.", False
-        return f"Undoing {name} does not bring the collapse back ({nums}): {name} is not necessary on its own.", False
+        if cv: return f"Undoing {name} brings the collapse back ({nums}): in these seeds {name} is necessary.", False
+        return f"Undoing {name} does not bring the collapse back ({nums}): no sign that {name} is necessary on its own.", False
     if not cb: return f"'{base}' does not collapse ({nums}), so '{v}' cannot show whether {name} stops the collapse.", False
     if not cv: return f"{_cap(name)} alone stops the collapse ({nums}).", True
     return f"{_cap(name)} alone does not stop the collapse ({nums}).", False
@@ -376,13 +376,18 @@ def _finding(v: str, x: str, base: str, sk: dict, k: int, undo: bool) -> tuple[s
 # %% ../nbs/13_stats.ipynb #0d26a8d8
 def ablation_findings(table: pd.DataFrame, base=('original', 'improved'), k: int = 4) -> list[str]:
     """Sentences from a `collapse_table` (base = (original, improved) variant names): which undone change brings the collapse
-    back, which added change stops it, a summary; first, when the table has its `epochs` column, the horizon they hold for."""
+    back, which added change stops it, a summary; first, when the table has its `epochs` and `seeds` columns, the horizon they
+    hold for and the evidence they rest on (a mean over few seeds, no interval)."""
     sk = dict(zip(table['variant'], table['final_skips_mean']))
     out, stoppers, tried = [], [], False
     if 'epochs' in table and len(table):
         hz = ', '.join(dict.fromkeys(str(e) for e in table['epochs']))
         out.append(f"Horizon: {hz}-epoch searches (the paper searches 50). Every sentence below holds at this horizon; "
                    "a switch that 'stops' the collapse here may only delay it.")
+    if 'seeds' in table and len(table):
+        n = sorted(set(int(s) for s in table['seeds']))
+        out.append(f"Evidence: seeds per variant {n[0] if len(n) == 1 else f'{n[0]}-{n[-1]}'}; a variant collapses when its mean final skip "
+                   f"count reaches {k} of 8. Each sentence compares two such means, with no interval: 'necessary' and 'stops' mean 'in these seeds'.")
     for v in table['variant']:
         b = next((b for b in base if v.startswith(b + '-')), None)
         if b is None: continue
