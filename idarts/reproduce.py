@@ -11,7 +11,7 @@ from .core import IdartsError, atomic_write_bytes, git_commit, to_markdown, conf
 
 # %% auto #0
 __all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'MAIN_SEEDS', 'RETRAINS', 'RETRAIN_SEED', 'LONG', 'LONG_VARIANTS',
-           'SECOND_ORDERS', 'METHODS', 'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'GPUS_PER_TRAIN',
+           'SECOND_ORDERS', 'METHODS', 'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'PLAIN', 'GPUS_PER_TRAIN',
            'TRAIN_PROCS_ENV', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash', 'stage_progress', 'stage_need',
            'visible_gpus', 'assign', 'stage_env', 'simulate', 'output_digests', 'outputs_intact', 'reproduce',
            'start_or_resume', 'write_report']
@@ -142,14 +142,16 @@ REMEDIES = {'darts-minus': dict(darts_minus=True), 'beta-darts': dict(beta_lambd
             'pdarts': dict(pdarts_skip_dropout=0.7, skip_cap=2), 'darts-plus': dict(stop_skips=2),
             'darts-es': dict(darts_es=True), 'sdarts-rs': dict(sdarts_eps=0.3)}   # name -> SearchConfig overrides
 REMEDY_SEEDS = dict(smoke=1, cpu=3, paper=3)
+PLAIN = 'plain'   # the cost baseline: original DARTS with no remedy, searched in the remedies group
 
 def _remedy_stages(profile: str, base: list[Stage], seeds: int | None = None) -> list[Stage]:
-    """Per remedy and seed: a search on the original space (`search_remedy.ipynb`), its training and evaluation; then the table.
+    """Per seed: plain DARTS searched again beside the remedies (`plain`: no remedy, for the cost baseline, not trained); per
+    remedy and seed: a search on the original space (`search_remedy.ipynb`), its training and evaluation; then the table.
     No per-epoch Hessian stages: at the cpu size they would add about 40 min to a 90-minute budget (DARTS-ES computes its own online)."""
     P, runs, tabs, figs = dict(profile=profile), f'runs/{profile}', f'tables/{profile}', f'figures/{profile}'
     n, rem, res = seeds or REMEDY_SEEDS.get(profile, 3), f'{runs}/remedies', f'{tabs}/remedies/results'
     st = []
-    for r, over in REMEDIES.items():
+    for r, over in {PLAIN: {}, **REMEDIES}.items():
         for k in range(n):
             out = f'{rem}/{r}-s{k}'
             st.append(Stage(f'remedy_{r}_s{k}', 'search_remedy.ipynb', dict(P, space='original', seed=k, overrides=over, out=out),
@@ -162,7 +164,7 @@ def _remedy_stages(profile: str, base: list[Stage], seeds: int | None = None) ->
             st.append(Stage(f'eval_remedy_{r}_s{k}', 'evaluate.ipynb', dict(P, models=[tr], labels=[r], seeds=[k], bicubic=False, out=csv),
                             deps=(f'train_remedy_{r}_s{k}',), outputs=(csv,), group='remedies'))
     refs = tuple(s.name for s in base if re.fullmatch(rf'(search|train|eval)_(original|improved)_s(\d+)', s.name) and int(s.name.rsplit('_s', 1)[1]) < n)
-    st.append(Stage('remedies', 'remedies.ipynb', dict(P, remedies=REMEDIES, seeds=n, runs=rem, base=f'{runs}/search',
+    st.append(Stage('remedies', 'remedies.ipynb', dict(P, remedies=REMEDIES, plain=PLAIN, seeds=n, runs=rem, base=f'{runs}/search',
                     results=[f'{tabs}/results', res], tables=tabs, figures=figs),
                     deps=refs + tuple(s.name for s in st), group='remedies',
                     outputs=(f'{tabs}/remedies.md', f'{tabs}/remedies.csv', f'{tabs}/remedies_findings.md', f'{figs}/remedies_skips.png')))

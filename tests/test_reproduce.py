@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from idarts.reproduce import ABLATION, EVAL_SETS, LONG, LONG_VARIANTS, MAIN_SEEDS, RETRAINS, SEEDS, STUDY_SEEDS, plan
+from idarts.reproduce import ABLATION, EVAL_SETS, LONG, LONG_VARIANTS, MAIN_SEEDS, REMEDIES, REMEDY_SEEDS, RETRAINS, SEEDS, STUDY_SEEDS, plan
 from idarts.stats import statements, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,6 +196,34 @@ def test_long_outputs(long_group):
     report = (root/'runs/smoke/REPORT.md').read_text()
     long_part = report.split('## The search length')[1]
     assert 'ablation_skips.png' in long_part and 'long_skips.png' in long_part and 'Not run yet' not in long_part.split('## Remedies')[0]
+
+
+@pytest.fixture(scope='module')
+def remedies_group(smoke):
+    "The smoke remedies group (`make remedies`) on top of the smoke reproduction."
+    return _group(smoke[0], 'remedies')
+
+
+def test_remedies_outputs(remedies_group):
+    root, _ = remedies_group
+    for st in plan('smoke', 'remedies'):
+        for o in st.outputs: assert (root/o).exists() and (root/o).stat().st_size > 0, o
+    rows = list(csv.DictReader(open(root/'tables/smoke/remedies.csv')))
+    assert [r['method'] for r in rows] == ['original DARTS (plain)', 'improved space (paper)', *REMEDIES]
+    cost = {r['method']: r['search cost vs plain DARTS'] for r in rows}
+    assert cost['original DARTS (plain)'] == '1.00x' and cost['improved space (paper)'] == 'not timed here'
+    assert all(re.fullmatch(r'\d+\.\d\dx', cost[n]) for n in REMEDIES), cost
+    n = REMEDY_SEEDS['smoke']
+    for r in rows:  # the skip counts are the returned genotypes'
+        assert len(r['final skips (per seed)'].split(', ')) == n
+    md = (root/'tables/smoke/remedies.md').read_text()
+    # the default search is unchanged: plain DARTS searched again in this group repeats the reference logs
+    assert "its logs repeat the reference searches' (every value but the seconds): yes, every seed." in md, md[-600:]
+    findings = (root/'tables/smoke/remedies_findings.md').read_text()
+    assert findings.count('- ') >= len(REMEDIES) + 2 and 'Remedies that match or beat' in findings
+    a = np.asarray(Image.open(root/'figures/smoke/remedies_skips.png').convert('L'), dtype=float)
+    assert min(a.shape) > 100 and a.std() > 5
+    assert 'remedies_skips.png' in (root/'runs/smoke/REPORT.md').read_text().split('## Remedies')[1]
 
 
 def test_rerun_is_cached(study):
