@@ -131,7 +131,8 @@ class PatchStream:
         "Start the `DataLoader` now (otherwise at the first batch); returns the stream."
         if self._it is None:
             sampler = KeyBatches(self.schedule, self.batch, self.stop, self.rank, self.world)
-            self._it = iter(torch.utils.data.DataLoader(self.data, batch_sampler=sampler, **self.loader_args))
+            self._it = iter(torch.utils.data.DataLoader(self.data, batch_sampler=sampler, generator=torch.Generator(),
+                                                        **self.loader_args))   # a private generator for its worker seed
         return self
     def __iter__(self): return self
     def __next__(self):

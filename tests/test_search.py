@@ -1,4 +1,6 @@
-"""A search killed with SIGKILL in the middle of an epoch and resumed ends exactly where an uninterrupted one does.
+"""A search killed with SIGKILL in the middle of an epoch and resumed ends exactly where an uninterrupted one does, with
+the remedies that draw from torch's global generator (P-DARTS' skip dropout, SDARTS-RS' noise) as well: weights, alphas,
+log, genotype and the generators' states.
 
 Driven through the `idarts search` command (idarts.cli) in subprocesses, on CPU with one thread, with the
 `smoke` profile stretched to a few steps per epoch so that the kill lands inside an epoch."""
@@ -30,19 +32,24 @@ def _log(run):
 
 def _final(run):
     ck = torch.load(run/'checkpoint.pt', weights_only=True)
-    return ck['epoch'], ck['model'], ck['a_optim']
+    return ck['epoch'], ck['model'], ck['a_optim'], ck['rng']
 
 
 def _strip(recs):
     return [{k: v for k, v in r.items() if k != 'seconds'} for r in recs]
 
 
-def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path):
-    ref, cut = tmp_path/'ref', tmp_path/'cut'
-    r = _run(['--profile', 'smoke', '--out', str(ref)] + SETS)
+REMEDIES = {'plain': [], 'pdarts': ['--set', 'space=original', '--set', 'pdarts_skip_dropout=0.7'],
+            'sdarts-rs': ['--set', 'space=original', '--set', 'sdarts_eps=0.3']}
+
+
+@pytest.mark.parametrize('remedy', REMEDIES)
+def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path, remedy):
+    ref, cut, sets = tmp_path/'ref', tmp_path/'cut', SETS + REMEDIES[remedy]
+    r = _run(['--profile', 'smoke', '--out', str(ref)] + sets)
     assert r.returncode == 0, r.stderr
 
-    p = subprocess.Popen(CLI + ['--profile', 'smoke', '--out', str(cut), '-q'] + SETS, env=_env(),
+    p = subprocess.Popen(CLI + ['--profile', 'smoke', '--out', str(cut), '-q'] + sets, env=_env(),
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     t0 = time.time()
     while len(_log(cut)) < 2 and p.poll() is None and time.time() - t0 < 90: time.sleep(0.02)
@@ -58,8 +65,9 @@ def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path):
 
     r = _run(['--resume', str(cut)])
     assert r.returncode == 0, r.stderr
-    (e1, m1, a1), (e2, m2, a2) = _final(ref), _final(cut)
+    (e1, m1, a1, g1), (e2, m2, a2, g2) = _final(ref), _final(cut)
     assert e1 == e2 == 4
+    assert torch.equal(g1['torch'], g2['torch']) and g1['python'] == g2['python']   # restarting the streams drew nothing
     assert torch.equal(m1['alpha_normal'], m2['alpha_normal'])
     assert all(torch.equal(m1[k], m2[k]) for k in m1)
     assert torch.equal(a1['state'][0]['exp_avg'], a2['state'][0]['exp_avg'])
