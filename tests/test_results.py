@@ -1,0 +1,67 @@
+"""The README's statements about the committed `cpu` results are those of the committed tables: every number checked here
+is recomputed from `tables/cpu/` and must appear in the README as written, so a regenerated table cannot leave the README
+behind (and no README number about these results is typed by hand)."""
+import csv, re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLES = ROOT/'tables/cpu'
+SETS = ('Set5', 'Set14', 'B100', 'Urban100')
+
+
+@pytest.fixture(scope='module')
+def readme():
+    return re.sub(r'\s+', ' ', (ROOT/'README.md').read_text())   # line breaks inside a sentence do not matter
+
+
+def _rows(path):
+    return list(csv.DictReader(open(path, encoding='utf-8')))
+
+
+def _psnr(cell: str) -> str:
+    "'29.34 ± 0.08 / 0.8322 ± 0.0019' -> '29.34 ± 0.08'"
+    return cell.split(' / ')[0]
+
+
+def _md_column(path, key: str, col: str) -> dict:
+    "{row[key]: [row[col], ...]} of a Markdown table."
+    lines = [l for l in Path(path).read_text().splitlines() if l.startswith('|')]
+    head = [c.strip() for c in lines[0].strip('|').split('|')]
+    out = {}
+    for l in lines[2:]:
+        cells = dict(zip(head, (c.strip() for c in l.strip('|').split('|'))))
+        out.setdefault(cells[key], []).append(cells[col])
+    return out
+
+
+@pytest.mark.parametrize('table, method', [('table2.csv', 'Ours'), ('table2.csv', 'Original DARTS'),
+                                           ('study/table2.csv', 'Ours'), ('study/table2.csv', 'Original DARTS')])
+def test_table2_means(readme, table, method):
+    rows = _rows(TABLES/table)
+    key = 'method' if 'method' in rows[0] else 'Method'
+    row = next(r for r in rows if r[key] == method and r['source'].startswith('computed'))
+    means = ' / '.join(_psnr(row[s]) for s in SETS)
+    assert f"{means} dB" in readme or f"{method} {means}" in readme or f"DARTS {means}" in readme, means
+
+
+def test_study_differences(readme):
+    d = {r['set']: r for r in _rows(TABLES/'study/differences.csv')}
+    means = ' / '.join(f"{float(d[s]['mean']):.2f}" for s in SETS)
+    cis = ', '.join(f"{float(d[s]['lo']):.2f}..{float(d[s]['hi']):+.2f}" for s in SETS)
+    assert f"Ours − Original: {means} dB" in readme, means
+    assert f"Welch 95 % CIs {cis}" in readme, cis
+    for s in SETS: assert f"{s} *{d[s]['verdict']}*" in readme, (s, d[s]['verdict'])
+    signs = [d[s]['sign'] for s in SETS]
+    words = {0: 'none', 1: 'one', 2: 'two', 3: 'three', 4: 'all four'}
+    assert 'positive' not in signs and "no set shows the paper's improved space ahead of original DARTS" in readme
+    assert f"{words[signs.count('negative')]} show it behind" in readme, signs
+    need = ' / '.join(d[s]['seeds_for_0.1dB'] for s in SETS)
+    assert f"Seeds per space for a ±0.1 dB interval at this spread: {need}." in readme, need
+
+
+def test_study_final_skips(readme):
+    fin = _md_column(TABLES/'darts_es.md', 'runs', 'final_skips')
+    for space in ('original', 'improved'):
+        assert f"{space} {', '.join(fin[space])}" in readme, (space, fin[space])
