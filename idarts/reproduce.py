@@ -375,17 +375,22 @@ def _plan_todo(allst, stages, force, quiet, root, nb_dir, rec_dir) -> tuple[dict
     return hashes, old, todo
 
 # %% ../nbs/12_reproduce.ipynb #ec72b3ff
+def _ran_at(start: str | None, end: str | None) -> str | None:
+    "The commit a stage ran at: the checkout's commit at its start, or both when the checkout changed while it ran."
+    return start if start == end else f"{start} then {end} (the checkout changed while the stage ran)"
+
 def _schedule(allst, todo, hashes, executor, nb_dir, nbo_dir, rec_dir, root, jobs, force=False, quiet=False,
-              progress_every: float = 60., commit=None, gpus=(), gpus_per_train: int = 1) -> dict:
+              progress_every: float = 60., commit=git_commit, gpus=(), gpus_per_train: int = 1) -> dict:
     """Run the stages named in `todo` (in plan order), at most `jobs` at once, each after every stage it depends on, placed by
     `assign` on the `gpus` (each stage's process sees only its own), or on `jobs` CPU slots when there are none; a training
     stage takes `gpus_per_train` of them. A progress line per running stage every `progress_every` seconds. Each finished
-    stage's record gets the `commit` it ran at. Returns the new records by stage name; the first error is raised once the
-    running stages have stopped. On Ctrl-C, an executor with a `cancel` method is asked to cancel what it submitted."""
+    stage's record gets the commit it ran at (`commit()`: the checkout's), read when it starts and again when it ends, so
+    that a checkout changed under a running stage is named as such. Returns the new records by stage name; the first
+    error is raised once the running stages have stopped. On Ctrl-C, an executor with a `cancel` method is asked to cancel what it submitted."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
     by_name = {s.name: s for s in allst}
     slots = list(gpus) or list(range(jobs))
-    new, running, error, free = {}, {}, None, list(slots)
+    new, running, error, free, started = {}, {}, None, list(slots), {}
     with ThreadPoolExecutor(jobs) as pool:
         try:
             while (todo or running) and error is None:
@@ -397,6 +402,7 @@ def _schedule(allst, todo, hashes, executor, nb_dir, nbo_dir, rec_dir, root, job
                     free = [d for d in free if d not in got]
                     env = stage_env(got if gpus else (), len(got) if by_name[n].notebook == 'train.ipynb' else 1)
                     if not quiet: print(f"[{n}] running {by_name[n].notebook}{_where(env)} ...", flush=True)
+                    started[n] = commit()
                     running[pool.submit(_run_one, by_name[n], hashes[n], executor, nb_dir, nbo_dir, rec_dir, root, force, env)] = (n, got)
                 finished, _ = wait(running, timeout=progress_every if not quiet else None, return_when=FIRST_COMPLETED)
                 if not finished and not quiet:
@@ -408,7 +414,7 @@ def _schedule(allst, todo, hashes, executor, nb_dir, nbo_dir, rec_dir, root, job
                     except Exception as e:
                         error = error or e
                         continue
-                    new[n]['commit'] = commit
+                    new[n]['commit'] = _ran_at(started.pop(n), commit())
                     save_json(new[n], rec_dir/f'{n}.json')   # the commit the stage ran at (provenance)
                     if not quiet: print(f"[{n}] done in {new[n]['seconds']:.1f} s", flush=True)
         except KeyboardInterrupt:   # Ctrl-C: an executor that submitted jobs (`idarts.cluster`) cancels them, then we stop
@@ -459,14 +465,13 @@ def reproduce(profile: str = 'cpu', force: bool = False, stages=None, root='.', 
     nbo_dir = root/'runs'/profile/'notebooks'
     rec_dir.mkdir(parents=True, exist_ok=True)
     nbo_dir.mkdir(parents=True, exist_ok=True)
-    commit = git_commit()
     hashes, old, todo = _plan_todo(allst, stages, force, quiet, root, nb_dir, rec_dir)
     cluster = getattr(executor, 'cluster', None)   # a cluster executor (`idarts.cluster`): its jobs get their devices there
     gpus = [] if cluster else _pick_gpus(gpus)
     jobs = max(1, jobs or getattr(executor, 'default_jobs', None) or (len(gpus) if gpus else min(2, os.cpu_count() or 1)))
     k = gpus_per_train or GPUS_PER_TRAIN.get(profile, 1)
     if executor is _execute or cluster == 'local': os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
-    new = _schedule(allst, todo, hashes, executor, nb_dir, nbo_dir, rec_dir, root, jobs, force, quiet, progress_every, commit, gpus, k)
+    new = _schedule(allst, todo, hashes, executor, nb_dir, nbo_dir, rec_dir, root, jobs, force, quiet, progress_every, git_commit, gpus, k)
     return _report(profile, root, allst, old, new, stages, group, jobs, t_start)
 
 # %% ../nbs/12_reproduce.ipynb #d671f848
