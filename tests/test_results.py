@@ -26,13 +26,16 @@ def _psnr(cell: str) -> str:
 
 
 def _md_column(path, key: str, col: str) -> dict:
-    "{row[key]: [row[col], ...]} of a Markdown table."
-    lines = [l for l in Path(path).read_text().splitlines() if l.startswith('|')]
-    head = [c.strip() for c in lines[0].strip('|').split('|')]
+    "{row[key]: [row[col], ...]} of the Markdown table in `path` whose header has both columns."
+    tables, cur = [], []
+    for l in Path(path).read_text().splitlines() + ['']:
+        if l.startswith('|'): cur.append([c.strip() for c in l.strip().strip('|').split('|')])
+        elif cur: tables, cur = tables + [cur], []
+    head, *rows = next(t for t in tables if key in t[0] and col in t[0])
     out = {}
-    for l in lines[2:]:
-        cells = dict(zip(head, (c.strip() for c in l.strip('|').split('|'))))
-        out.setdefault(cells[key], []).append(cells[col])
+    for cells in rows[1:]:   # rows[0] is the alignment line
+        row = dict(zip(head, cells))
+        out.setdefault(row[key], []).append(row[col])
     return out
 
 
@@ -65,3 +68,27 @@ def test_study_final_skips(readme):
     fin = _md_column(TABLES/'darts_es.md', 'runs', 'final_skips')
     for space in ('original', 'improved'):
         assert f"{space} {', '.join(fin[space])}" in readme, (space, fin[space])
+
+
+def test_long_final_skips(readme):
+    fin = _md_column(TABLES/'long.md', 'variant', 'final_skips_per_seed')   # the 50-epoch row of each variant comes first
+    at10 = _md_column(TABLES/'long.md', 'variant', 'skips_at_10')
+    assert f"original DARTS ends at {fin['original'][0]} skips (at epoch 10 of the same runs {at10['original'][0]})" in readme
+    assert f"improved at {fin['improved'][0]} and original-crc at {fin['original-crc'][0]}" in readme
+    rising = _md_column(TABLES/'long.md', 'variant', 'still_rising')
+    assert all(rising[v][0] == '0' for v in rising) and "no seed's count rose over its last 5 epochs" in readme
+    es = _md_column(TABLES/'long.md', 'runs', 'stop_epoch')
+    assert all(e == 'nan' for e in es['original']) and 'never fires on the 50-epoch original searches' in readme
+    assert f"fires at epochs {' and '.join(sorted(es['improved'], key=int))} on the improved ones" in readme
+
+
+def test_ablation_per_seed(readme):
+    per = {r['variant']: r['final_skips_per_seed'] for r in _rows(TABLES/'ablation.csv')}
+    mean = {r['variant']: float(r['final_skips_mean']) for r in _rows(TABLES/'ablation.csv')}
+    assert f"({per['improved-rcb']} final skips against {per['improved']})" in readme
+    assert f"from {mean['original']:.1f} ({per['original']}) to {mean['original-crc']:.1f} ({per['original-crc']})" in readme
+    assert f"({per['improved-pool']}; {per['improved-noid']}; {per['improved-concat']})" in readme
+    assert f"({per['original-nopool']}; {per['original-id']}; {per['original-mean']})" in readme
+    assert all(mean[v] < 4 for v in ('improved-pool', 'improved-noid', 'improved-concat', 'improved-nobn', 'original-crc'))
+    assert all(mean[v] >= 4 for v in ('improved-rcb', 'original-nopool', 'original-id', 'original-mean'))
+    assert f"beyond the paper, brings no collapse ({per['improved-nobn']})" in readme
