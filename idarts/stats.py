@@ -18,7 +18,7 @@ __all__ = ['PAIR_ALPHA', 'IMAGE_T_BELOW', 'EQUIV_MARGIN_DB', 'SWITCH_NAMES', 'BE
            'welch_interval', 'pairing', 'paired_bootstrap', 'image_interval', 'tost', 'statements', 'verdict',
            'verdict_sentence', 'verdict_rules', 'seeds_needed', 'search_means', 'seed_summary', 'format_table2',
            'variance_split', 'variance_table', 'seed_differences', 'image_differences', 'first_epoch_at_least',
-           'collapses', 'collapse_table', 'ablation_findings', 'write_table']
+           'collapses', 'collapse_table', 'ablation_findings', 'difference_verdict', 'remedy_findings', 'write_table']
 
 # %% ../nbs/13_stats.ipynb #c3eb7687
 def mean_std(values) -> tuple[float, float, int]:
@@ -399,6 +399,45 @@ def ablation_findings(table: pd.DataFrame, base=('original', 'improved'), k: int
             stoppers += [SWITCH_NAMES.get(v[len(b) + 1:], v[len(b) + 1:])] * stops
     if stoppers: out.append("Switches that stop the collapse of the original space on their own: " + ', '.join(dict.fromkeys(stoppers)) + '.')
     elif tried: out.append("No single switch stops the collapse of the original space on its own.")
+    return out
+
+# %% ../nbs/13_stats.ipynb #25ddaef6
+def difference_verdict(a, b, margin: float = EQUIV_MARGIN_DB) -> tuple[float, float, float, str]:
+    "mean(a) - mean(b), its Welch 95 % interval and a word: 'better' / 'worse' (95 % excludes 0), 'equivalent' (90 % inside ±margin), else 'undecided'."
+    m, lo, hi, _ = welch_interval(a, b); _, lo90, hi90, _ = welch_interval(a, b, conf=0.90)
+    st = statements(lo, hi, lo90, hi90, math.nan, margin)
+    v = {'positive': 'better', 'negative': 'worse'}.get(st['sign']) or ('equivalent' if st['equivalence'] == 'within margin' else 'undecided')
+    return m, lo, hi, v
+
+# %% ../nbs/13_stats.ipynb #1115c395
+def _names(xs) -> str: return ', '.join(xs) if xs else 'none'
+
+def remedy_findings(skips: dict[str, list[int]], verdicts: dict[str, dict[str, str]], base: str = 'original', ref: str = 'improved',
+                    k: int = 4) -> list[str]:
+    """Sentences from the remedies table: final skips per seed of every method (`skips`: name -> one count per seed; `base` and
+    `ref` are the references) and, per remedy, the verdict word of its difference to `ref` on each set (`difference_verdict`)."""
+    missing = [n for n in (base, ref) if n not in skips]
+    if missing: raise ValueError(f"remedy_findings: the references {missing} are not in the table; run their searches too")
+    rem, line = [n for n in skips if n not in (base, ref)], lambda n: ', '.join(map(str, skips[n]))
+    below = {n: sum(s < k for s in skips[n]) for n in skips}
+    def state(n): return 'no seed collapses' if below[n] == len(skips[n]) else f"{len(skips[n]) - below[n]} of {len(skips[n])} seeds collapse"
+    out = [f"A seed collapses when its returned cell holds {k} or more skips of 8. Plain DARTS on the original space: {line(base)} skips per seed "
+           f"({state(base)}); the paper's improved space: {line(ref)} ({state(ref)})."]
+    every = [n for n in rem if below[n] == len(skips[n])]
+    some = [f"{n} ({below[n]} of {len(skips[n])})" for n in rem if 0 < below[n] < len(skips[n])]
+    none = [n for n in rem if below[n] == 0]
+    out.append(f"Remedies whose cell stays below the collapse line in every seed: {_names(every)}; in some seeds: {_names(some)}; in no seed: {_names(none)}.")
+    for n in rem:
+        v = verdicts[n]; by = lambda w: [s for s in v if v[s] == w]
+        if all(w in ('better', 'equivalent') for w in v.values()):
+            out.append(f"{n} matches or beats the improved space on every set (" + ', '.join(f'{s}: {w}' for s, w in v.items()) + ').')
+            continue
+        parts = [f"{w} on {', '.join(by(w))}" for w in ('worse', 'better', 'equivalent') if by(w)]
+        if by('undecided'): parts.append(f"no difference shown on {', '.join(by('undecided'))} (undecided: neither a difference nor a tie)")
+        out.append(f"{n} against the improved space: " + '; '.join(parts) + '.')
+    match = [n for n in rem if all(w in ('better', 'equivalent') for w in verdicts[n].values())]
+    worse = [n for n in rem if 'worse' in verdicts[n].values()]
+    out.append(f"Remedies shown to match or beat the paper's space on every set: {_names(match)}; shown worse on at least one set: {_names(worse)}.")
     return out
 
 # %% ../nbs/13_stats.ipynb #66a9a812
