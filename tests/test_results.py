@@ -92,3 +92,29 @@ def test_ablation_per_seed(readme):
     assert all(mean[v] < 4 for v in ('improved-pool', 'improved-noid', 'improved-concat', 'improved-nobn', 'original-crc'))
     assert all(mean[v] >= 4 for v in ('improved-rcb', 'original-nopool', 'original-id', 'original-mean'))
     assert f"beyond the paper, brings no collapse ({per['improved-nobn']})" in readme
+
+
+def test_remedies(readme):
+    "Per-seed skips, cost ratios and every computed finding of `make remedies` appear in the README as the table has them."
+    rows = {r['method']: r for r in _rows(TABLES/'remedies.csv')}
+    for name, r in list(rows.items())[2:]:   # the six remedies; the two references come first
+        assert f"{name} {r['final skips (per seed)']}" in readme, (name, r['final skips (per seed)'])
+        assert f"{name} {r['search cost vs plain DARTS']}" in readme, (name, r['search cost vs plain DARTS'])
+    assert f"plain DARTS {rows['original DARTS (plain)']['final skips (per seed)']}" in readme
+    assert "its logs repeat the reference searches' (every value but the seconds): yes, every seed" in (TABLES/'remedies.md').read_text()
+    found = [re.sub(r'\s+', ' ', l[2:]) for l in (TABLES/'remedies_findings.md').read_text().splitlines() if l.startswith('- ')]
+    assert len(found) == len(rows) - 2 + 3
+    for f in found: assert f in readme, f
+
+
+def test_remedies_darts_es_never_fired(readme):
+    "The README says DARTS-ES never fired and so repeats plain DARTS: its stop epochs are empty and its cells and PSNRs are plain DARTS's."
+    rows = {r['method']: r for r in _rows(TABLES/'remedies.csv')}
+    es, plain = rows['darts-es'], rows['original DARTS (plain)']
+    assert 'DARTS-ES (window 3, lag 2, ratio 0.75, as in the study) never fired' in readme
+    assert set(es['stop epoch (per seed)'].split(', ')) == {'-'}
+    assert es['final skips (per seed)'] == plain['final skips (per seed)']
+    for s in SETS: assert es[f'{s} x4'] == plain[f'{s} x4'], s
+    for k in range(3):
+        a, b = _rows(TABLES/f'remedies/results/darts-es-s{k}.csv'), _rows(TABLES/f'results/original-s{k}.csv')
+        assert [(r['set'], r['psnr']) for r in a] == [(r['set'], r['psnr']) for r in b], k
