@@ -12,9 +12,9 @@ from .core import IdartsError, atomic_write_bytes, git_commit, to_markdown, conf
 # %% auto #0
 __all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'MAIN_SEEDS', 'RETRAINS', 'RETRAIN_SEED', 'LONG', 'LONG_VARIANTS',
            'SECOND_ORDERS', 'METHODS', 'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'PLAIN', 'GPUS_PER_TRAIN',
-           'TRAIN_PROCS_ENV', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash', 'stage_progress', 'stage_need',
-           'visible_gpus', 'assign', 'stage_env', 'simulate', 'output_digests', 'outputs_intact', 'reproduce',
-           'start_or_resume', 'write_report']
+           'TRAIN_PROCS_ENV', 'REUSE_FREE', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash', 'stage_progress', 'stage_need',
+           'visible_gpus', 'assign', 'stage_env', 'simulate', 'output_digests', 'outputs_intact', 'reusable',
+           'reproduce', 'start_or_resume', 'write_report']
 
 # %% ../nbs/12_reproduce.ipynb #bb263851
 PAPER_NBS = Path(__file__).resolve().parent.parent/'nbs'/'paper' if '__file__' in globals() else Path('paper').resolve()
@@ -28,6 +28,7 @@ class Stage:
     deps: tuple = ()
     outputs: tuple = ()  # paths (relative to the output root) that must exist afterwards
     group: str = 'paper'  # 'paper' (make reproduce), 'study' (make study), 'long' (make study-long) or 'remedies' (make remedies)
+    reuse: tuple = ()     # finished stages whose outputs this one copies instead of running when `reusable` finds their inputs equal (not hashed)
 
 SEEDS = dict(smoke=2, cpu=3, paper=1)        # search (and training) seeds per space in `make reproduce`
 STUDY_SEEDS = dict(smoke=1, cpu=2, paper=2)  # seeds per ablation variant in `make study-long`
@@ -147,7 +148,8 @@ PLAIN = 'plain'   # the cost baseline: original DARTS with no remedy, searched i
 def _remedy_stages(profile: str, base: list[Stage], seeds: int | None = None) -> list[Stage]:
     """Per seed: plain DARTS searched again beside the remedies (`plain`: no remedy, for the cost baseline, not trained); per
     remedy and seed: a search on the original space (`search_remedy.ipynb`), its training and evaluation; then the table.
-    No per-epoch Hessian stages: at the cpu size they would add about 40 min to a 90-minute budget (DARTS-ES computes its own online)."""
+    No per-epoch Hessian stages: at the cpu size they would add about 40 min to a 90-minute budget (DARTS-ES computes its own online).
+    A remedy whose cell is plain DARTS's (DARTS-ES that never fires) is not trained again: its training copies the reference's (`reuse`)."""
     P, runs, tabs, figs = dict(profile=profile), f'runs/{profile}', f'tables/{profile}', f'figures/{profile}'
     n, rem, res = seeds or REMEDY_SEEDS.get(profile, 3), f'{runs}/remedies', f'{tabs}/remedies/results'
     st = []
@@ -160,12 +162,13 @@ def _remedy_stages(profile: str, base: list[Stage], seeds: int | None = None) ->
         for k in range(n):
             tr, csv = f'{runs}/train/remedy-{r}-s{k}', f'{res}/{r}-s{k}.csv'
             st.append(Stage(f'train_remedy_{r}_s{k}', 'train.ipynb', dict(P, genotype=f'{rem}/{r}-s{k}/genotype.json', label=r, seed=k, out=tr),
-                            deps=(f'remedy_{r}_s{k}',), outputs=(f'{tr}/model.pt',), group='remedies'))
+                            deps=(f'remedy_{r}_s{k}',), outputs=(f'{tr}/model.pt',), group='remedies',
+                            reuse=(f'train_original_s{k}',) if any(s.name == f'train_original_s{k}' for s in base) else ()))
             st.append(Stage(f'eval_remedy_{r}_s{k}', 'evaluate.ipynb', dict(P, models=[tr], labels=[r], seeds=[k], bicubic=False, out=csv),
                             deps=(f'train_remedy_{r}_s{k}',), outputs=(csv,), group='remedies'))
     refs = tuple(s.name for s in base if re.fullmatch(rf'(search|train|eval)_(original|improved)_s(\d+)', s.name) and int(s.name.rsplit('_s', 1)[1]) < n)
     st.append(Stage('remedies', 'remedies.ipynb', dict(P, remedies=REMEDIES, plain=PLAIN, seeds=n, runs=rem, base=f'{runs}/search',
-                    results=[f'{tabs}/results', res], tables=tabs, figures=figs),
+                    results=[f'{tabs}/results', res], tables=tabs, figures=figs, trained=f'{runs}/train'),
                     deps=refs + tuple(s.name for s in st), group='remedies',
                     outputs=(f'{tabs}/remedies.md', f'{tabs}/remedies.csv', f'{tabs}/remedies_findings.md', f'{figs}/remedies_skips.png')))
     return st
@@ -338,11 +341,49 @@ def outputs_intact(root, outputs, digests: dict | None) -> bool:
     return all((Path(root)/o).exists() for o in outputs) and all(
         (Path(root)/o).is_file() and _digest(Path(root)/o) == h for o, h in (digests or {}).items())
 
+# %% ../nbs/12_reproduce.ipynb #2d6f0d67
+REUSE_FREE = ('out', 'label')   # parameters that name or label a stage's own outputs, not its inputs
+
+def reusable(st: Stage, ref: Stage, root) -> str | None:
+    """Why stage `st` may copy the outputs of the finished stage `ref` instead of running: the same notebook, the same
+    parameters but `REUSE_FREE`, each other difference two files of equal bytes, every output of `ref` present. Else None."""
+    root = Path(root)
+    if st.notebook != ref.notebook or 'out' not in ref.params or not all((root/o).exists() for o in ref.outputs): return None
+    same = []
+    for k in sorted(set(st.params) | set(ref.params)):
+        a, b = st.params.get(k), ref.params.get(k)
+        if k in REUSE_FREE or a == b: continue
+        if not (isinstance(a, str) and isinstance(b, str) and (root/a).is_file() and (root/b).is_file()
+                and (root/a).read_bytes() == (root/b).read_bytes()): return None
+        same.append(f"{k} {a} has the bytes of {b}")
+    return f"the inputs of {ref.name} ({'; '.join(same) or 'the same parameters'})"
+
+def _copy_stage(st, ref, why, h, rec_dir, root, t0) -> dict:
+    "Stage `st` done by copying `ref`'s output directory (or file) to its own `out`, with `reused.json`; its record."
+    src, dst = root/ref.params['out'], root/st.params['out']
+    moved = _redo_aside(st.name, dst)
+    if moved: print(f"[{st.name}] moved the earlier contents of {dst} to {moved}\n", end='', flush=True)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_dir():
+        shutil.copytree(src, dst, ignore=shutil.ignore_patterns(LOCK_NAME), dirs_exist_ok=True)   # left: its lock
+        save_json(dict(stage=st.name, copied_from=ref.params['out'], stage_copied=ref.name, why=f"equal inputs: {why}"), dst/'reused.json')
+    else: shutil.copy2(src, dst)
+    missing = [o for o in st.outputs if not (root/o).exists()]
+    if missing: raise IdartsError(f"stage {st.name}: the copy of {ref.name} lacks {missing}; rerun with FORCE=1")
+    print(f"[{st.name}] copied from {ref.name}: equal inputs\n", end='', flush=True)
+    rec = dict(stage=st.name, notebook=st.notebook, hash=h, params=st.params, seconds=round(time.time() - t0, 2), outputs=list(st.outputs),
+               output_sha=output_digests(root, st.outputs), finished=time.strftime('%Y-%m-%dT%H:%M:%S'), reused=dict(stage=ref.name, why=why))
+    save_json(rec, rec_dir/f'{st.name}.json')
+    return rec
+
 # %% ../nbs/12_reproduce.ipynb #971732c9
-def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False, env: dict | None = None) -> dict:
+def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False, env: dict | None = None, refs=()) -> dict:
+    """Run stage `st` (or copy the outputs of the first stage of `refs` that `reusable` allows) and write its record."""
     t0 = time.time()
     nb_out = nbo_dir/f'{st.name}.ipynb'
     out = root/str(st.params.get('out', ''))
+    for ref in refs:
+        if why := reusable(st, ref, root): return _copy_stage(st, ref, why, h, rec_dir, root, t0)
     if force and st.params.get('out', '').startswith('runs/'):  # redo, not resume: the earlier run moves aside, never deleted
         moved = _redo_aside(st.name, out)
         if moved: print(f"[{st.name}] FORCE: moved the earlier run in {out} to {moved}\n", end='', flush=True)   # one write: stages print from threads
@@ -395,15 +436,16 @@ def _schedule(allst, todo, hashes, executor, nb_dir, nbo_dir, rec_dir, root, job
         try:
             while (todo or running) and error is None:
                 busy = {n for n, _ in running.values()}
-                ready = [(n, stage_need(by_name[n], gpus_per_train, len(slots))) for n in todo
-                         if all(d not in todo and d not in busy for d in by_name[n].deps)]
+                ready = [(n, stage_need(by_name[n], gpus_per_train, len(slots))) for n in todo   # a stage it may copy counts as a dependency
+                         if all(d not in todo and d not in busy for d in (*by_name[n].deps, *by_name[n].reuse))]
                 for n, got in assign(ready, free, jobs - len(running)):
                     todo.remove(n)
                     free = [d for d in free if d not in got]
                     env = stage_env(got if gpus else (), len(got) if by_name[n].notebook == 'train.ipynb' else 1)
                     if not quiet: print(f"[{n}] running {by_name[n].notebook}{_where(env)} ...", flush=True)
                     started[n] = commit()
-                    running[pool.submit(_run_one, by_name[n], hashes[n], executor, nb_dir, nbo_dir, rec_dir, root, force, env)] = (n, got)
+                    refs = [by_name[r] for r in by_name[n].reuse if r in by_name]
+                    running[pool.submit(_run_one, by_name[n], hashes[n], executor, nb_dir, nbo_dir, rec_dir, root, force, env, refs)] = (n, got)
                 finished, _ = wait(running, timeout=progress_every if not quiet else None, return_when=FIRST_COMPLETED)
                 if not finished and not quiet:
                     for n, _ in running.values(): print(f"[{n}] {stage_progress(root, by_name[n])}", flush=True)
@@ -511,7 +553,8 @@ def write_report(profile: str, root, records: list[dict], wall: float = 0., jobs
     root = Path(root)
     env = env_info()
     import pandas as pd
-    times = pd.DataFrame([dict(stage=r['stage'], notebook=r['notebook'], seconds=r['seconds']) for r in records] +
+    times = pd.DataFrame([dict(stage=r['stage'] + (f" (copied from {r['reused']['stage']}: equal inputs)" if r.get('reused') else ''),
+                               notebook=r['notebook'], seconds=r['seconds']) for r in records] +
                          [dict(stage='**sum of stage times**', notebook='', seconds=sum(r['seconds'] for r in records))])
     def body(fig_prefix):
         L = [f"# idarts reproduction report — profile `{profile}`", '',

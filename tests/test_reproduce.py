@@ -226,6 +226,22 @@ def test_remedies_outputs(remedies_group):
     assert 'remedies_skips.png' in (root/'runs/smoke/REPORT.md').read_text().split('## Remedies')[1]
 
 
+def test_remedies_copy_equal_trainings(remedies_group):
+    "A remedy's training is copied from the reference of its seed exactly when its cell's genotype.json has the reference's bytes."
+    root, _ = remedies_group
+    report, copied = (root/'runs/smoke/REPORT.md').read_text(), []
+    for r in REMEDIES:
+        for k in range(REMEDY_SEEDS['smoke']):
+            same = (root/f'runs/smoke/remedies/{r}-s{k}/genotype.json').read_bytes() == (root/f'runs/smoke/search/original-s{k}/genotype.json').read_bytes()
+            tr, rec = root/f'runs/smoke/train/remedy-{r}-s{k}', json.loads((root/f'runs/smoke/stages/train_remedy_{r}_s{k}.json').read_text())
+            assert (tr/'reused.json').exists() == same == ('reused' in rec), (r, k)
+            assert (f'train_remedy_{r}_s{k} (copied from train_original_s{k}: equal inputs)' in report) == same
+            if same:
+                copied.append(f'{r} s{k}')
+                assert (tr/'model.pt').read_bytes() == (root/f'runs/smoke/train/original-s{k}/model.pt').read_bytes()
+    assert f"plain DARTS's, the same config; `idarts.reproduce.reusable`): {', '.join(copied) or 'none'}." in (root/'tables/smoke/remedies.md').read_text()
+
+
 def test_rerun_is_cached(study):
     root = study[0]
     for group in ('paper', 'study', 'long'):
