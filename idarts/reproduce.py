@@ -314,7 +314,7 @@ def simulate(stages: list[Stage], hours: dict, devices: list, gpus_per_train: in
     free, running = list(devices), []   # running: (end, name, devices)
     while todo or running:
         busy = {n for _, n, _ in running}
-        ready = [(n, need[n]) for n in todo if all(d not in todo and d not in busy for d in by[n].deps)]
+        ready = [(n, need[n]) for n in todo if all(d not in todo and d not in busy for d in (*by[n].deps, *by[n].reuse))]
         for n, got in assign(ready, free, None if jobs is None else jobs - len(running)):
             todo.remove(n)
             free = [d for d in free if d not in got]
