@@ -378,11 +378,11 @@ def _copy_stage(st, ref, why, h, rec_dir, root, t0) -> dict:
 
 # %% ../nbs/12_reproduce.ipynb #971732c9
 def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False, env: dict | None = None, refs=()) -> dict:
-    """Run stage `st` (or copy the outputs of the first stage of `refs` that `reusable` allows) and write its record."""
+    """Run stage `st` (or, unless `force`, copy the outputs of the first stage of `refs` that `reusable` allows) and write its record."""
     t0 = time.time()
     nb_out = nbo_dir/f'{st.name}.ipynb'
     out = root/str(st.params.get('out', ''))
-    for ref in refs:
+    for ref in (() if force else refs):   # FORCE=1 recomputes: it copies nothing
         if why := reusable(st, ref, root): return _copy_stage(st, ref, why, h, rec_dir, root, t0)
     if force and st.params.get('out', '').startswith('runs/'):  # redo, not resume: the earlier run moves aside, never deleted
         moved = _redo_aside(st.name, out)
