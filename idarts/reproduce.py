@@ -11,10 +11,10 @@ from .core import IdartsError, atomic_write_bytes, git_commit, to_markdown, conf
 
 # %% auto #0
 __all__ = ['PAPER_NBS', 'SEEDS', 'STUDY_SEEDS', 'MAIN_SEEDS', 'RETRAINS', 'RETRAIN_SEED', 'LONG', 'LONG_VARIANTS',
-           'SECOND_ORDERS', 'METHODS', 'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'PLAIN', 'GPUS_PER_TRAIN',
-           'TRAIN_PROCS_ENV', 'REUSE_FREE', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash', 'stage_progress', 'stage_need',
-           'visible_gpus', 'assign', 'stage_env', 'simulate', 'output_digests', 'outputs_intact', 'reusable',
-           'reproduce', 'start_or_resume', 'write_report']
+           'SECOND_ORDERS', 'METHODS', 'ABLATION', 'GROUPS', 'REMEDIES', 'REMEDY_SEEDS', 'PLAIN', 'MALLOC_ENV',
+           'GPUS_PER_TRAIN', 'TRAIN_PROCS_ENV', 'REUSE_FREE', 'EVAL_SETS', 'Stage', 'plan', 'stage_hash', 'fast_malloc',
+           'malloc_env', 'stage_progress', 'stage_need', 'visible_gpus', 'assign', 'stage_env', 'simulate',
+           'output_digests', 'outputs_intact', 'reusable', 'reproduce', 'start_or_resume', 'write_report']
 
 # %% ../nbs/12_reproduce.ipynb #bb263851
 PAPER_NBS = Path(__file__).resolve().parent.parent/'nbs'/'paper' if '__file__' in globals() else Path('paper').resolve()
@@ -203,17 +203,39 @@ def stage_hash(stage: Stage, dep_hashes: dict, nb_dir=None) -> str:
     nb = Path(nb_dir or PAPER_NBS)/stage.notebook
     return config_hash(dict(params=stage.params, notebook=_nb_source_hash(nb), deps={d: dep_hashes.get(d) for d in stage.deps}))
 
+# %% ../nbs/12_reproduce.ipynb #28fa2972
+MALLOC_ENV = 'IDARTS_MALLOC'   # unset: tcmalloc when installed; 'system': the C library's allocator; a path: that library
+
+def fast_malloc() -> str | None:
+    """The allocator library a stage process preloads: `IDARTS_MALLOC` (a path; 'system' for none), else tcmalloc
+    (`libtcmalloc_minimal`, in this Python's prefix or where the system keeps libraries) when found. None when none is
+    found, when 'system' is asked for, or when `LD_PRELOAD` is set already (the user's choice stands)."""
+    v = os.environ.get(MALLOC_ENV, '').strip()
+    if v == 'system' or os.environ.get('LD_PRELOAD'): return None
+    if v:
+        if not Path(v).is_file(): raise IdartsError(f"{MALLOC_ENV}={v}: no such file; give the path of an allocator library (libtcmalloc_minimal.so.4) or 'system'")
+        return v
+    own = sorted((Path(sys.prefix)/'lib').glob('libtcmalloc_minimal.so*'))   # conda's gperftools
+    if own: return str(own[0])
+    import ctypes.util
+    return ctypes.util.find_library('tcmalloc_minimal')   # e.g. 'libtcmalloc_minimal.so.4': the loader finds it by name
+
+def malloc_env() -> dict:
+    "`LD_PRELOAD` for a stage's child process (`fast_malloc`), or nothing."
+    lib = fast_malloc()
+    return dict(LD_PRELOAD=lib) if lib else {}
+
 # %% ../nbs/12_reproduce.ipynb #7daea81e
 def _execute(nb_in, nb_out, params, cwd, env: dict | None = None):
     """Execute `nb_in` into `nb_out` with papermill in a child process whose working directory is `cwd` (a
     process-wide `chdir` would race between stages running side by side); its console output goes to `<nb_out>.log`.
-    `env`: variables the child gets on top of ours (its GPUs: `stage_env`)."""
+    `env`: variables the child gets on top of ours (its GPUs: `stage_env`) and of `malloc_env`'s preload."""
     import subprocess
     log = Path(nb_out).with_suffix('.log')
     cmd = [sys.executable, '-m', 'papermill', str(nb_in), str(nb_out), '--cwd', str(cwd), '--no-progress-bar',
            '--kernel', 'python3', '-y', json.dumps(params)]
     with open(log, 'w') as f: rc = subprocess.run(cmd, cwd=str(cwd), stdout=f, stderr=subprocess.STDOUT,
-                                                 env={**os.environ, **env} if env else None).returncode
+                                                 env={**os.environ, **malloc_env(), **(env or {})}).returncode
     if rc:
         lines = [l for l in log.read_text(errors='replace').splitlines() if l.strip()]
         exc = re.compile(r'^[A-Za-z_][\w.]*(Error|Exception|NotFound|Interrupt|Exit)\b')  # the exception's own line
