@@ -10,15 +10,21 @@ preload only works from a process' start), one torch thread, and times three pie
 - `hessian`: the exact alpha-Hessian extremes of that supernet on 4 patches (`idarts.hessian.hessian_extremes`, Lanczos),
   as `make study` computes them every epoch.
 
+`--real` times the real loops instead (`idarts.search.search` of the cpu profile for `--epochs`, then `idarts.train.train`
+for `--iters` steps, data loading, validation and checkpoints included), glibc's child and tcmalloc's running at once.
+
 Rounds are interleaved (glibc, tcmalloc, jemalloc, glibc, ...); the best round of each variant is reported (the machine
 is shared). With `--pairs`, two children of a variant run at once, as two stages do on a 2-core machine.
 
-    python benchmarks/allocator.py [--rounds 3] [--steps 4] [--pairs]
+    python benchmarks/allocator.py [--rounds 3] [--steps 4] [--pairs] [--real [--epochs 2] [--iters 100]]
 
 Measured 2026-12-06 (22:45-22:56 UTC) on the shared 2-core AMD EPYC, nothing else running, ratios glibc/variant:
 - one process (`--rounds 3`): tcmalloc train 1.31x, search 1.11x, Hessian 1.41x (0.223 / 0.691 s per step, 11.8 s per
   Hessian of 22 products, against 0.293 / 0.766 / 16.6); jemalloc 1.01x, 1.07x, 1.28x;
 - two at once (`--rounds 2 --pairs`): tcmalloc 1.21x, 1.07x, 1.55x; jemalloc 0.73x, 0.95x, 1.16x.
+- the real loops side by side (`--real --rounds 3`, then once more: glibc's and tcmalloc's child at once, one core each,
+  so both see the same machine): a cpu search of 2 epochs 1.26x, 1.01x, 1.09x, 1.08x; a cpu training of 100 steps
+  1.09x, 1.17x, 1.13x, 1.38x (glibc's seconds / tcmalloc's, per round).
 So stages preload tcmalloc, not jemalloc. The results do not depend on the allocator: `benchmarks/lifecycle_identity.py
 record` with and without `LD_PRELOAD` of tcmalloc (smoke and cpu searches and trainings, straight and resumed), then
 `compare`: every log value, genotype and checkpoint tensor identical.
@@ -56,6 +62,41 @@ print(json.dumps(out))
 """
 
 
+REAL = r"""
+import json, sys, tempfile, time, torch
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+torch.set_num_threads(1)
+epochs, iters = int(sys.argv[2]), int(sys.argv[3])
+from idarts.core import make_config, read_jsonl
+from idarts.search import SearchConfig, search
+from idarts.train import TrainConfig, train
+from train_speed import GENOTYPE
+d = Path(tempfile.mkdtemp())
+t = time.perf_counter(); search(make_config(SearchConfig, 'cpu', epochs=epochs), d/'s', progress=False); ws = time.perf_counter() - t
+GENOTYPE.to_json(d/'g.json')
+t = time.perf_counter(); train(make_config(TrainConfig, 'cpu', genotype=str(d/'g.json'), epochs=1, iters_per_epoch=iters), d/'t', progress=False); wt = time.perf_counter() - t
+print(json.dumps(dict(search=ws, train=wt, search_epochs=sum(r['seconds'] for r in read_jsonl(d/'s'/'log.jsonl')),
+                      train_steps=sum(r['train_seconds'] for r in read_jsonl(d/'t'/'log.jsonl')))))
+"""
+
+
+def real_round(variants: dict, epochs: int, iters: int) -> dict:
+    "One real `cpu` search (`epochs` epochs) and training (`iters` steps) per variant, all variants at once (the same machine conditions)."
+    procs = {}
+    for name, so in variants.items():
+        env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', IDARTS_MALLOC='system')
+        env.pop('LD_PRELOAD', None)
+        if so: env['LD_PRELOAD'] = so
+        procs[name] = subprocess.Popen([sys.executable, '-c', REAL, str(HERE), str(epochs), str(iters)], env=env, stdout=subprocess.PIPE, text=True)
+    out = {}
+    for name, p in procs.items():
+        o, _ = p.communicate()
+        if p.returncode: sys.exit(f"{name}: the real search/training failed (exit {p.returncode})")
+        out[name] = json.loads(o.strip().splitlines()[-1])
+    return out
+
+
 def allocators() -> dict:
     "Variant name -> LD_PRELOAD value ('' for glibc's own), for the allocators this system has."
     found = {'glibc': ''}
@@ -85,9 +126,21 @@ def main(argv=None):
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--steps', type=int, default=4)
     ap.add_argument('--pairs', action='store_true', help='two children of a variant at once (two stages on two cores)')
+    ap.add_argument('--real', action='store_true', help="the real loops instead: a cpu search and training per variant, glibc's and tcmalloc at once")
+    ap.add_argument('--epochs', type=int, default=2, help='--real: search epochs'); ap.add_argument('--iters', type=int, default=100, help='--real: training steps')
     a = ap.parse_args(argv)
     from idarts.core import hardware
     variants = allocators()
+    if a.real:
+        variants = {k: v for k, v in variants.items() if k in ('glibc', 'tcmalloc')}
+        print(f"{hardware()}; real loops, {' and '.join(variants)} side by side (one core each), {a.rounds} rounds: cpu search of {a.epochs} epochs, cpu training of {a.iters} steps")
+        for r in range(a.rounds):
+            o = real_round(variants, a.epochs, a.iters)
+            g = o['glibc']
+            for name, x in o.items():
+                print(f"round {r}: {name:9s} search {x['search']:6.1f} s (epochs {x['search_epochs']:6.1f} s), training {x['train']:6.1f} s (steps {x['train_steps']:6.1f} s)"
+                      f"   glibc/{name}: search {g['search'] / x['search']:.2f}x, training {g['train'] / x['train']:.2f}x")
+        return
     print(f"{hardware()}; one torch thread per process; {'two processes at once' if a.pairs else 'one process'}; "
           f"{a.rounds} interleaved rounds, best shown; allocators: " + ', '.join(f"{k} ({v or 'built in'})" for k, v in variants.items()))
     best = {k: {} for k in variants}
