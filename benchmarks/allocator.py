@@ -81,20 +81,25 @@ print(json.dumps(dict(search=ws, train=wt, search_epochs=sum(r['seconds'] for r 
 """
 
 
+def _start(code: str, preload: str, *args) -> subprocess.Popen:
+    "A child running `code` with `args`, one thread, with `preload` as its only LD_PRELOAD ('' for glibc's allocator)."
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', IDARTS_MALLOC='system')
+    env.pop('LD_PRELOAD', None)
+    if preload: env['LD_PRELOAD'] = preload
+    return subprocess.Popen([sys.executable, '-c', code, str(HERE), *map(str, args)], env=env, stdout=subprocess.PIPE, text=True)
+
+
+def _result(p: subprocess.Popen, what: str) -> dict:
+    "The JSON line a child printed last."
+    o, _ = p.communicate()
+    if p.returncode: sys.exit(f"{what}: the child failed (exit {p.returncode})")
+    return json.loads(o.strip().splitlines()[-1])
+
+
 def real_round(variants: dict, epochs: int, iters: int) -> dict:
     "One real `cpu` search (`epochs` epochs) and training (`iters` steps) per variant, all variants at once (the same machine conditions)."
-    procs = {}
-    for name, so in variants.items():
-        env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', IDARTS_MALLOC='system')
-        env.pop('LD_PRELOAD', None)
-        if so: env['LD_PRELOAD'] = so
-        procs[name] = subprocess.Popen([sys.executable, '-c', REAL, str(HERE), str(epochs), str(iters)], env=env, stdout=subprocess.PIPE, text=True)
-    out = {}
-    for name, p in procs.items():
-        o, _ = p.communicate()
-        if p.returncode: sys.exit(f"{name}: the real search/training failed (exit {p.returncode})")
-        out[name] = json.loads(o.strip().splitlines()[-1])
-    return out
+    procs = {name: _start(REAL, so, epochs, iters) for name, so in variants.items()}
+    return {name: _result(p, name) for name, p in procs.items()}
 
 
 def allocators() -> dict:
@@ -108,17 +113,8 @@ def allocators() -> dict:
 
 def run(preload: str, steps: int, pairs: bool) -> list[dict]:
     "The child's timings (two children at once with `pairs`)."
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', IDARTS_MALLOC='system')
-    env.pop('LD_PRELOAD', None)
-    if preload: env['LD_PRELOAD'] = preload
-    cmd = [sys.executable, '-c', CHILD, str(HERE), str(steps)]
-    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2 if pairs else 1)]
-    outs = []
-    for p in procs:
-        o, _ = p.communicate()
-        if p.returncode: sys.exit(f"child with LD_PRELOAD={preload!r} failed (exit {p.returncode})")
-        outs.append(json.loads(o.strip().splitlines()[-1]))
-    return outs
+    procs = [_start(CHILD, preload, steps) for _ in range(2 if pairs else 1)]
+    return [_result(p, f"LD_PRELOAD={preload!r}") for p in procs]
 
 
 def main(argv=None):

@@ -163,7 +163,7 @@ def _remedy_stages(profile: str, base: list[Stage], seeds: int | None = None) ->
             tr, csv = f'{runs}/train/remedy-{r}-s{k}', f'{res}/{r}-s{k}.csv'
             st.append(Stage(f'train_remedy_{r}_s{k}', 'train.ipynb', dict(P, genotype=f'{rem}/{r}-s{k}/genotype.json', label=r, seed=k, out=tr),
                             deps=(f'remedy_{r}_s{k}',), outputs=(f'{tr}/model.pt',), group='remedies',
-                            reuse=(f'train_original_s{k}',) if any(s.name == f'train_original_s{k}' for s in base) else ()))
+                            reuse=(f'train_original_s{k}',)))   # a name not in the plan is never waited for nor copied
             st.append(Stage(f'eval_remedy_{r}_s{k}', 'evaluate.ipynb', dict(P, models=[tr], labels=[r], seeds=[k], bicubic=False, out=csv),
                             deps=(f'train_remedy_{r}_s{k}',), outputs=(csv,), group='remedies'))
     refs = tuple(s.name for s in base if re.fullmatch(rf'(search|train|eval)_(original|improved)_s(\d+)', s.name) and int(s.name.rsplit('_s', 1)[1]) < n)
@@ -393,10 +393,7 @@ def _copy_stage(st, ref, why, h, rec_dir, root, t0) -> dict:
     missing = [o for o in st.outputs if not (root/o).exists()]
     if missing: raise IdartsError(f"stage {st.name}: the copy of {ref.name} lacks {missing}; rerun with FORCE=1")
     print(f"[{st.name}] copied from {ref.name}: equal inputs\n", end='', flush=True)
-    rec = dict(stage=st.name, notebook=st.notebook, hash=h, params=st.params, seconds=round(time.time() - t0, 2), outputs=list(st.outputs),
-               output_sha=output_digests(root, st.outputs), finished=time.strftime('%Y-%m-%dT%H:%M:%S'), reused=dict(stage=ref.name, why=why))
-    save_json(rec, rec_dir/f'{st.name}.json')
-    return rec
+    return _record(st, h, rec_dir, root, t0, reused=dict(stage=ref.name, why=why))
 
 # %% ../nbs/12_reproduce.ipynb #971732c9
 def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False, env: dict | None = None, refs=()) -> dict:
@@ -416,9 +413,12 @@ def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False, env: 
         raise IdartsError(f"stage {st.name} failed in {nb_out} ({type(e).__name__}: {msg}); fix and rerun: finished stages are kept") from None
     missing = [o for o in st.outputs if not (root/o).exists()]
     if missing: raise IdartsError(f"stage {st.name} ran but did not write {missing}; see {nb_out}")
+    return _record(st, h, rec_dir, root, t0, **_placed(env))
+
+def _record(st, h, rec_dir, root, t0, **extra) -> dict:
+    "Write and return the record of stage `st` (hash `h`), done since `t0`: its params, seconds, outputs and their digests, `extra`."
     rec = dict(stage=st.name, notebook=st.notebook, hash=h, params=st.params, seconds=round(time.time() - t0, 2),
-               outputs=list(st.outputs), output_sha=output_digests(root, st.outputs), finished=time.strftime('%Y-%m-%dT%H:%M:%S'))
-    rec.update(_placed(env))
+               outputs=list(st.outputs), output_sha=output_digests(root, st.outputs), finished=time.strftime('%Y-%m-%dT%H:%M:%S'), **extra)
     save_json(rec, rec_dir/f'{st.name}.json')
     return rec
 
