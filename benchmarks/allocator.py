@@ -25,6 +25,9 @@ Measured 2026-12-06 (22:45-22:56 UTC) on the shared 2-core AMD EPYC, nothing els
 - the real loops side by side (`--real --rounds 3`, then once more: glibc's and tcmalloc's child at once, one core each,
   so both see the same machine): a cpu search of 2 epochs 1.26x, 1.01x, 1.09x, 1.08x; a cpu training of 100 steps
   1.09x, 1.17x, 1.13x, 1.38x (glibc's seconds / tcmalloc's, per round).
+Again on 2026-12-07 (04:01-04:08 UTC, right after a `make remedies` run): one process (`--rounds 2`, the run's last stage
+still on the other core) tcmalloc 1.53x, 1.51x, 1.31x (0.230 / 0.669 s per step, 13.2 s per Hessian); two at once (`--rounds 1
+--pairs`, nothing else) 1.03x, 0.93x, 1.14x, jemalloc 0.62x, 0.71x, 1.13x: the ratios move with the machine from run to run.
 So stages preload tcmalloc, not jemalloc. The results do not depend on the allocator: `benchmarks/lifecycle_identity.py
 record` with and without `LD_PRELOAD` of tcmalloc (smoke and cpu searches and trainings, straight and resumed), then
 `compare`: every log value, genotype and checkpoint tensor identical.
