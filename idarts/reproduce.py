@@ -380,6 +380,13 @@ def reusable(st: Stage, ref: Stage, root) -> str | None:
         same.append(f"{k} {a} has the bytes of {b}")
     return f"the inputs of {ref.name} ({'; '.join(same) or 'the same parameters'})"
 
+def _record(st, h, rec_dir, root, t0, **extra) -> dict:
+    "Write and return the record of stage `st` (hash `h`), done since `t0`: its params, seconds, outputs and their digests, `extra`."
+    rec = dict(stage=st.name, notebook=st.notebook, hash=h, params=st.params, seconds=round(time.time() - t0, 2),
+               outputs=list(st.outputs), output_sha=output_digests(root, st.outputs), finished=time.strftime('%Y-%m-%dT%H:%M:%S'), **extra)
+    save_json(rec, rec_dir/f'{st.name}.json')
+    return rec
+
 def _copy_stage(st, ref, why, h, rec_dir, root, t0) -> dict:
     "Stage `st` done by copying `ref`'s output directory (or file) to its own `out`, with `reused.json`; its record."
     src, dst = root/ref.params['out'], root/st.params['out']
@@ -414,13 +421,6 @@ def _run_one(st, h, executor, nb_dir, nbo_dir, rec_dir, root, force=False, env: 
     missing = [o for o in st.outputs if not (root/o).exists()]
     if missing: raise IdartsError(f"stage {st.name} ran but did not write {missing}; see {nb_out}")
     return _record(st, h, rec_dir, root, t0, **_placed(env))
-
-def _record(st, h, rec_dir, root, t0, **extra) -> dict:
-    "Write and return the record of stage `st` (hash `h`), done since `t0`: its params, seconds, outputs and their digests, `extra`."
-    rec = dict(stage=st.name, notebook=st.notebook, hash=h, params=st.params, seconds=round(time.time() - t0, 2),
-               outputs=list(st.outputs), output_sha=output_digests(root, st.outputs), finished=time.strftime('%Y-%m-%dT%H:%M:%S'), **extra)
-    save_json(rec, rec_dir/f'{st.name}.json')
-    return rec
 
 # %% ../nbs/12_reproduce.ipynb #3854dc42
 def _plan_todo(allst, stages, force, quiet, root, nb_dir, rec_dir) -> tuple[dict, dict, list]:
