@@ -17,7 +17,7 @@ from .core import atomic_write_bytes, to_markdown, write_csv  # torch-free
 __all__ = ['PAIR_ALPHA', 'IMAGE_T_BELOW', 'EQUIV_MARGIN_DB', 'SWITCH_NAMES', 'BEYOND', 'mean_std', 'fmt_mean_std', 't_interval',
            'welch_interval', 'pairing', 'paired_bootstrap', 'image_interval', 'tost', 'statements', 'verdict',
            'verdict_sentence', 'verdict_rules', 'seeds_needed', 'search_means', 'seed_summary', 'format_table2',
-           'variance_split', 'variance_table', 'seed_differences', 'image_differences', 'first_epoch_at_least',
+           'variance_split', 'variance_table', 'holm', 'seed_differences', 'image_differences', 'first_epoch_at_least',
            'collapses', 'collapse_table', 'ablation_findings', 'difference_verdict', 'remedy_findings', 'write_table']
 
 # %% ../nbs/13_stats.ipynb #c3eb7687
@@ -271,10 +271,23 @@ def variance_table(df: pd.DataFrame, value: str = 'psnr', by=('method', 'set')) 
         rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,)), searches=v['searches'], networks=v['networks'], sd_search=v['sd_search'], sd_train=v['sd_train']))
     return pd.DataFrame(rows, columns=[*by, 'searches', 'networks', 'sd_search', 'sd_train'])
 
+# %% ../nbs/13_stats.ipynb #6baaac9b
+def holm(p) -> np.ndarray:
+    "Holm's step-down adjusted p-values of `p` (Holm 1979), in the order given; nan entries stay nan and are not counted in the family."
+    p = np.asarray(p, dtype=float)
+    out, ok = np.full(p.shape, math.nan), ~np.isnan(p)
+    q, m = p[ok], int(ok.sum())
+    if m:
+        o = np.argsort(q, kind='stable')
+        adj = np.empty(m)
+        adj[o] = np.minimum(1., np.maximum.accumulate((m - np.arange(m)) * q[o]))
+        out[ok] = adj
+    return out
+
 # %% ../nbs/13_stats.ipynb #9358ce7f
 def seed_differences(df: pd.DataFrame, a: str = 'Ours', b: str = 'Original DARTS', sets=None, *, paper: dict, value: str = 'psnr',
                      margin: float = EQUIV_MARGIN_DB, tie: float = 0.005, half_width: float = 0.1, alpha_pair: float = PAIR_ALPHA) -> pd.DataFrame:
-    "Per set, `a - b` of `value` over search seeds (trainings averaged first): Welch's 95 % and 90 % intervals (paired where `pairing` says so), r, SDs, paper, the three statements, verdict, seeds per space for a ±`half_width` interval, sentence."
+    "Per set, `a - b` of `value` over search seeds (trainings averaged first): Welch's 95 % and 90 % intervals (paired where `pairing` says so), r, SDs, paper, the three statements, verdict, seeds per space for a ±`half_width` interval, sentence. `p`: the two-sided p-value of the sign statement (the same t distribution as the interval: p < 0.05 exactly where the 95 % interval excludes 0); `p_holm`: `p` adjusted by `holm` over the sets."
     sm = search_means(df, value)
     sets = list(dict.fromkeys(df['set'])) if sets is None else list(sets)
     unit, digits = ('dB', 2) if value == 'psnr' else ('', 4)
@@ -290,14 +303,17 @@ def seed_differences(df: pd.DataFrame, a: str = 'Ours', b: str = 'Original DARTS
         m, se, dfree = _paired_se(xa[common], xb[common]) if how == 'paired' else _welch_se(xa, xb)
         (lo, hi), (lo90, hi90) = _bounds(m, se, dfree, 0.95), _bounds(m, se, dfree, 0.90)
         sa, sb = mean_std(xa)[1], mean_std(xb)[1]
+        p = math.nan if math.isnan(se) else float(2 * sps.t.sf(abs(m) / se, dfree)) if se > 0 else float(m == 0)
         st, n = statements(lo, hi, lo90, hi90, paper[s], margin), seeds_needed(sa, sb, half_width)
         sent = verdict_sentence(s, m, lo, hi, lo90, hi90, paper[s], len(xa), len(xb), how, unit=unit, a=a, b=b, margin=margin, tie=tie, digits=digits)
         if not math.isnan(n): sent += (f" At the observed spread (SD {sa:.{digits}f} and {sb:.{digits}f}{' ' + unit if unit else ''} over seeds) a "
                                        f"\u00b1{half_width:g}{' ' + unit if unit else ''} interval would need about {n} seeds per space.")
         rows.append(dict(set=s, n_a=len(xa), n_b=len(xb), mean=m, lo=lo, hi=hi, lo90=lo90, hi90=hi90, df=dfree, interval=how, r=r, sd_a=sa, sd_b=sb,
-                         paper=paper[s], **st, verdict=verdict(lo, hi, lo90, hi90, paper[s], margin, tie), **{need: n}, sentence=sent))
-    return pd.DataFrame(rows, columns=['set', 'n_a', 'n_b', 'mean', 'lo', 'hi', 'lo90', 'hi90', 'df', 'interval', 'r', 'sd_a', 'sd_b', 'paper',
-                                       'sign', 'magnitude', 'equivalence', 'verdict', need, 'sentence'])
+                         paper=paper[s], **st, p=p, verdict=verdict(lo, hi, lo90, hi90, paper[s], margin, tie), **{need: n}, sentence=sent))
+    out = pd.DataFrame(rows, columns=['set', 'n_a', 'n_b', 'mean', 'lo', 'hi', 'lo90', 'hi90', 'df', 'interval', 'r', 'sd_a', 'sd_b', 'paper',
+                                      'sign', 'p', 'magnitude', 'equivalence', 'verdict', need, 'sentence'])
+    out.insert(out.columns.get_loc('p') + 1, 'p_holm', holm(out['p']))
+    return out
 
 # %% ../nbs/13_stats.ipynb #a0f5c857
 def image_differences(per_image_df: pd.DataFrame, a: str = 'Ours', b: str = 'Original DARTS', sets=None, n_boot: int = 10000, seed: int = 0, *,

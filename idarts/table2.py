@@ -10,7 +10,7 @@ from .paper import CITED, PAPER_TABLE2
 from .stats import IMAGE_T_BELOW, format_table2, image_differences, search_means, seed_differences, variance_table, verdict_rules
 
 # %% auto #0
-__all__ = ['table2_frame', 'paper_differences', 'differences_frame', 'table2_notes']
+__all__ = ['table2_frame', 'paper_differences', 'differences_frame', 'family_sentence', 'table2_notes']
 
 # %% ../nbs/13a_table2.ipynb #906442d3
 def _paper_cell(method: str, s: str) -> str:
@@ -47,6 +47,23 @@ def differences_frame(res: pd.DataFrame, per_image: pd.DataFrame, sets, scale: i
     return out[[c for c in out.columns if c != 'sentence'] + ['sentence']]
 
 # %% ../nbs/13a_table2.ipynb #d334b34c
+def _ps(d: pd.DataFrame, col: str) -> str:
+    return ', '.join(f"{v:.2g}" if v < 0.1 else f"{v:.2f}" for v in d[col])
+
+def family_sentence(diffs: pd.DataFrame, a: str = 'Ours', alpha: float = 0.05) -> str:
+    "What the sets say together: the sign statements of `diffs` (`differences_frame`) that survive Holm's adjustment over the sets, named with their adjusted p."
+    d = diffs[diffs['p'].notna()]
+    m = len(d)
+    if not m: return "No set has an interval, so none says anything about the sets together."
+    head = (f"The {m} sets as one family (Holm's step-down adjustment of the {m} two-sided p-values of the sign statements, "
+            f"Holm 1979: a familywise error of at most {alpha * 100:g} % under any dependence between the sets, which share their networks): ")
+    if not (d['p'] < alpha).any(): return head + f"no set's sign is shown, even before the adjustment (p {_ps(d, 'p')} for {', '.join(d['set'])})."
+    parts = []
+    for word, pick in ((f'{a} higher', (d['p_holm'] < alpha) & (d['mean'] > 0)), (f'{a} lower', (d['p_holm'] < alpha) & (d['mean'] < 0)),
+                       ('shown per set but not for the family', (d['p'] < alpha) & (d['p_holm'] >= alpha)), ('not shown', d['p'] >= alpha)):
+        if pick.any(): parts.append(f"{word} on {', '.join(d.loc[pick, 'set'])} (adjusted p {_ps(d[pick], 'p_holm')})")
+    return head + '; '.join(parts) + '.'
+
 def table2_notes(res: pd.DataFrame, diffs: pd.DataFrame, profile: str, sets, scale: int = 4, a: str = 'Ours', b: str = 'Original DARTS') -> list[str]:
     "The notes under Table 2, every number computed from `res` (results rows) and `diffs` (`differences_frame`)."
     res = res[res['scale'] == scale]
@@ -64,6 +81,7 @@ def table2_notes(res: pd.DataFrame, diffs: pd.DataFrame, profile: str, sets, sca
                f"over the {r['n_images']} test images ({r['image_method']}, each image's PSNR averaged over the networks of a space): "
                f"{r['image_mean']:+.2f} dB, 95 % CI {r['image_lo']:+.2f} to {r['image_hi']:+.2f}.") if r['n_images'] else ''
         L.append(f"- {r['sentence']}{img}")
+    L += ['', family_sentence(diffs, a)]
     L += ['', verdict_rules() + f" Intervals over images: a t interval over the per-image differences below {IMAGE_T_BELOW} images "
           "(the percentile bootstrap is too narrow with few images), the percentile bootstrap otherwise; both hold the trained networks "
           "fixed and say nothing about another search or training."]

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from idarts.reproduce import ABLATION, EVAL_SETS, LONG, LONG_VARIANTS, MAIN_SEEDS, REMEDIES, REMEDY_SEEDS, RETRAINS, SEEDS, STUDY_SEEDS, plan
-from idarts.stats import statements, verdict
+from idarts.stats import holm, statements, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,6 +123,9 @@ def test_tables_have_expected_rows_and_columns(smoke):
     for st in plan('smoke'): assert re.search(rf'^\| {re.escape(st.name)} +\|', report, re.M), st.name   # one table row per stage
 
 
+def _num(s: str) -> float: return float(s) if s.strip() else float('nan')   # a CSV cell; empty: nan
+
+
 def test_verdicts_are_computed_from_the_intervals(smoke):
     root = smoke[0]
     diffs = list(csv.DictReader(open(root/'tables/smoke/differences.csv')))
@@ -138,6 +141,10 @@ def test_verdicts_are_computed_from_the_intervals(smoke):
         line = next(l for l in notes.splitlines() if l.startswith(f"- {d['set']}: Ours \u2212 Original DARTS = "))
         assert f"{float(d['mean']):+.2f} dB" in line and (f"{d['n_a']} + {d['n_b']} seeds" if d['interval'] == 'welch' else f"{d['n_a']} pairs") in line and f"Verdict: {d['verdict']}" in line, line
         assert 'Conditional on the trained networks' in line and d['image_method'] in line and float(d['image_lo']) <= float(d['image_hi'])
+        assert (_num(d['p']) < 0.05) == (d['sign'] != 'not shown'), d   # the sign's p-value agrees with its interval
+    assert [_num(d['p_holm']) for d in diffs] == pytest.approx(list(holm([_num(d['p']) for d in diffs])), abs=3e-4, nan_ok=True)   # 4 decimals in the CSV
+    m = sum(d['p'].strip() != '' for d in diffs)   # the sets with an interval form the family
+    assert notes.count(f"The {m} sets as one family (Holm's step-down adjustment" if m else 'No set has an interval') == 1
 
 
 def test_study_outputs(study):

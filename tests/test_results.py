@@ -60,6 +60,10 @@ def test_study_differences(readme):
     words = {0: 'none', 1: 'one', 2: 'two', 3: 'three', 4: 'all four'}
     assert 'positive' not in signs and "no set shows the paper's improved space ahead of original DARTS" in readme
     assert f"{words[signs.count('negative')]} show it behind" in readme, signs
+    held = [s for s in SETS if d[s]['sign'] == 'negative' and float(d[s]['p_holm']) < 0.05]   # the signs that survive Holm's adjustment
+    assert len(held) == signs.count('negative') and f"the {words[len(held)]} hold for the four sets together" in readme, held
+    adj = ', '.join(f"{s} {float(d[s]['p_holm']):.2g}" if float(d[s]['p_holm']) < 0.01 else f"{s} {float(d[s]['p_holm']):.3f}" for s in held)
+    assert f"adjusted p {adj};" in readme, adj
     need = ' / '.join(d[s]['seeds_for_0.1dB'] for s in SETS)
     assert f"Seeds per space for a ±0.1 dB interval at this spread: {need}." in readme, need
 
