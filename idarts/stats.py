@@ -14,11 +14,12 @@ from scipy import stats as sps
 from .core import atomic_write_bytes, to_markdown, write_csv  # torch-free
 
 # %% auto #0
-__all__ = ['PAIR_ALPHA', 'IMAGE_T_BELOW', 'EQUIV_MARGIN_DB', 'SWITCH_NAMES', 'BEYOND', 'mean_std', 'fmt_mean_std', 't_interval',
-           'welch_interval', 'pairing', 'paired_bootstrap', 'image_interval', 'tost', 'statements', 'verdict',
-           'verdict_sentence', 'verdict_rules', 'seeds_needed', 'search_means', 'seed_summary', 'format_table2',
-           'variance_split', 'variance_table', 'holm', 'seed_differences', 'image_differences', 'first_epoch_at_least',
-           'collapses', 'collapse_table', 'ablation_findings', 'difference_verdict', 'remedy_findings', 'write_table']
+__all__ = ['PAIR_ALPHA', 'IMAGE_T_BELOW', 'EQUIV_MARGIN_DB', 'VARIANCE_COLS', 'SWITCH_NAMES', 'BEYOND', 'mean_std',
+           'fmt_mean_std', 't_interval', 'welch_interval', 'pairing', 'paired_bootstrap', 'image_interval', 'tost',
+           'statements', 'verdict', 'verdict_sentence', 'verdict_rules', 'seeds_needed', 'search_means', 'seed_summary',
+           'format_table2', 'variance_split', 'variance_table', 'holm', 'seed_differences', 'image_differences',
+           'first_epoch_at_least', 'collapses', 'collapse_table', 'ablation_findings', 'difference_verdict',
+           'remedy_findings', 'write_table']
 
 # %% ../nbs/13_stats.ipynb #c3eb7687
 def mean_std(values) -> tuple[float, float, int]:
@@ -246,30 +247,35 @@ def format_table2(df: pd.DataFrame, sets, methods=None) -> pd.DataFrame:
 
 # %% ../nbs/13_stats.ipynb #47f0264e
 def variance_split(values, groups) -> dict:
-    "Search and training parts of the variance of `values` (one per trained network) grouped by search (`groups`): method-of-moments one-way random-effects ANOVA for unbalanced groups (Searle, Casella & McCulloch 1992, ch. 3), truncated at 0; nan parts when no search is trained twice."
+    "Search and training parts of the variance of `values` (one per trained network) grouped by search (`groups`): method-of-moments one-way random-effects ANOVA for unbalanced groups (Searle, Casella & McCulloch 1992, ch. 3), truncated at 0; nan parts when no search is trained twice. The training part also gets its exact 95 % interval (`sd_train_lo`, `sd_train_hi`): under the normal model the within-search sum of squares is σ²_train χ² with `df_train` = N - k degrees of freedom."
     y = np.asarray(values, dtype=float).ravel()
     g = pd.Series(np.asarray(groups).ravel())
     if y.size != g.size: raise ValueError(f"variance_split: {y.size} values but {g.size} groups; pass the search seed of every network")
     st = pd.Series(y).groupby(g.values, sort=False).agg(['size', 'mean'])
     k, N = len(st), int(y.size)
-    vs = vt = math.nan
+    vs = vt = lo = hi = math.nan
     if N > k:
-        vt = float(((y - pd.Series(y).groupby(g.values).transform('mean').values) ** 2).sum() / (N - k))
+        ssw = float(((y - pd.Series(y).groupby(g.values).transform('mean').values) ** 2).sum())
+        vt = ssw / (N - k)
+        lo, hi = (math.sqrt(ssw / float(sps.chi2.ppf(q, N - k))) for q in (0.975, 0.025))
         if k > 1:
             msb = float((st['size'] * (st['mean'] - y.mean()) ** 2).sum() / (k - 1))
             vs = max(0., (msb - vt) / ((N - float((st['size'] ** 2).sum()) / N) / (k - 1)))
-    return dict(searches=k, networks=N, var_search=vs, var_train=vt, sd_search=math.sqrt(vs), sd_train=math.sqrt(vt))
+    return dict(searches=k, networks=N, var_search=vs, var_train=vt, sd_search=math.sqrt(vs), sd_train=math.sqrt(vt),
+                df_train=N - k, sd_train_lo=lo, sd_train_hi=hi)
 
 # %% ../nbs/13_stats.ipynb #20a3c55d
+VARIANCE_COLS = ('searches', 'networks', 'sd_search', 'sd_train', 'df_train', 'sd_train_lo', 'sd_train_hi')
+
 def variance_table(df: pd.DataFrame, value: str = 'psnr', by=('method', 'set')) -> pd.DataFrame:
-    "Per `by` group of trained networks (rows with a search `seed`, each a training): searches, networks and the search and training SDs of `value` (`variance_split`)."
+    "Per `by` group of trained networks (rows with a search `seed`, each a training): searches, networks, the search and training SDs of `value` and the training SD's 95 % interval with its df (`variance_split`)."
     by = list(by)
     _check_rows(df, by, [value, 'seed'])
     rows = []
     for key, g in df[df['seed'].notna()].groupby(by, sort=False):
         v = variance_split(g[value], g['seed'])
-        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,)), searches=v['searches'], networks=v['networks'], sd_search=v['sd_search'], sd_train=v['sd_train']))
-    return pd.DataFrame(rows, columns=[*by, 'searches', 'networks', 'sd_search', 'sd_train'])
+        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,)), **{c: v[c] for c in VARIANCE_COLS}))
+    return pd.DataFrame(rows, columns=[*by, *VARIANCE_COLS])
 
 # %% ../nbs/13_stats.ipynb #6baaac9b
 def holm(p) -> np.ndarray:
