@@ -89,7 +89,7 @@ def table2_notes(res: pd.DataFrame, diffs: pd.DataFrame, profile: str, sets, sca
     if (vt['networks'] > vt['searches']).any():
         L += ['', "Spread over networks split into search and training parts (one-way random-effects ANOVA, method-of-moments "
               "estimates truncated at 0; SD in dB; point estimates: the training SD's 95 % interval is exact under the normal model, "
-              "χ² with networks − searches df, and the search SD, a difference of two mean squares, is at least as uncertain): "
+              "χ² with networks − searches df; the search SD, from a difference of two mean squares, has no exact interval): "
               + '; '.join(f"{r.method} {r.set}: search {r.sd_search:.3f}, training {r.sd_train:.3f} (95 % CI {r.sd_train_lo:.3f} to "
               f"{r.sd_train_hi:.3f}, {r.df_train} df; {r.searches} searches, {r.networks} networks)" if r.networks > r.searches else
               f"{r.method} {r.set}: not split (each of its {r.searches} searches trained once)" for r in vt.itertuples()) + '.']
