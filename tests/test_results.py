@@ -64,6 +64,9 @@ def test_study_differences(readme):
     assert len(held) == signs.count('negative') and f"the {words[len(held)]} hold for the four sets together" in readme, held
     adj = ', '.join(f"{s} {float(d[s]['p_holm']):.2g}" if float(d[s]['p_holm']) < 0.01 else f"{s} {float(d[s]['p_holm']):.3f}" for s in held)
     assert f"adjusted p {adj};" in readme, adj
+    split = (TABLES/'study/notes.md').read_text()   # the README's example of the training SD's interval is the notes'
+    m = re.search(r"Original DARTS Set5: search [0-9.]+, training ([0-9.]+) \(95 % CI ([0-9.]+) to ([0-9.]+), (\d+) df;", split)
+    assert m and f"Original DARTS Set5: {m[1]}, 95 % CI {m[2]} to {m[3]} dB" in readme and f"rests on {m[4]} df" in readme, m
     need = ' / '.join(d[s]['seeds_for_0.1dB'] for s in SETS)
     assert f"Seeds per space for a ±0.1 dB interval at this spread: {need}." in readme, need
 
